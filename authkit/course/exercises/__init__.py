@@ -1,0 +1,1 @@
+"""The exercise catalog: one module per notebook, each calling ``register``."""

@@ -1,0 +1,1 @@
+"""The demo HTTP services, served on loopback for notebooks and tests."""

@@ -1,0 +1,58 @@
+"""Fixtures shared by every test: Redis on both backends, written once (cachelib-style)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from typing import Iterator
+
+import pytest
+import redis
+
+from authkit.redis import LocalRedisServer, connect
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalRedisServer]:
+    """A real redis-server for the whole run; a visible skip locally, a failure under CI=true."""
+    if shutil.which("redis-server") is None:
+        reason = "redis-server is not installed"
+        if IN_CI:
+            pytest.fail(f"{reason}: CI must run the contract tests on a real redis-server", pytrace=False)
+        pytest.skip(f"{reason} (apt-get install redis-server to run the real-server contract tests)")
+    with LocalRedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def real_redis(redis_server: LocalRedisServer) -> Iterator[redis.Redis]:
+    """A client on the real server, flushed before and after the test."""
+    client = connect(redis_server.url)
+    client.flushall()
+    yield client
+    client.flushall()
+    client.close()
+
+
+@pytest.fixture
+def fake_redis() -> redis.Redis:
+    """A client on a fresh in-process fakeredis server."""
+    return connect(fresh=True)
+
+
+@pytest.fixture(params=["fakeredis", "redis-server"])
+def redis_client(request: pytest.FixtureRequest) -> redis.Redis:
+    """The contract fixture: every test using it runs once per backend."""
+    if request.param == "fakeredis":
+        return request.getfixturevalue("fake_redis")
+    return request.getfixturevalue("real_redis")

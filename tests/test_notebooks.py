@@ -1,0 +1,88 @@
+"""The course notebooks: structure, instructor checks all Correct, learner copies run and say Not attempted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from authkit.course.exercise import CORRECT, NOT_ATTEMPTED, catalog
+from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks, execute
+from authkit.course.student import BEGIN, student_notebook
+
+NOTEBOOKS = course_notebooks()
+DECLARATION = re.compile(r"""\bexercise\(\s*["'](?P<name>\w+)["']\s*\)""")
+CHECK_CALL = re.compile(r"^\s*\w+\.check\(\)\s*$", re.MULTILINE)
+LINK = re.compile(r"\]\((?P<target>[^)#\s]+\.ipynb)(?:#[^)]*)?\)")
+
+
+def load(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def check_outputs(notebook: nbformat.NotebookNode) -> list[str]:
+    """The first line printed by every cell that calls ``<exercise>.check()``."""
+    lines = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and CHECK_CALL.search(cell.source):
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            lines.append(text.splitlines()[0] if text else "")
+    return lines
+
+
+def declared_exercises(notebook: nbformat.NotebookNode) -> list[str]:
+    return [m["name"] for c in notebook.cells if c.cell_type == "code" for m in DECLARATION.finditer(c.source)]
+
+
+def test_the_syllabus_is_in_place() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS][:1] == ["00"]
+    assert len(NOTEBOOKS) == len({p.name[:2] for p in NOTEBOOKS}), "one notebook per number"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_with_outputs_from_one_top_to_bottom_run(path: Path) -> None:
+    cells = [c for c in load(path).cells if c.cell_type == "code" and c.source.strip()]
+    counts = [c.execution_count for c in cells]
+    assert None not in counts, "every code cell is saved executed"
+    assert counts == list(range(1, len(cells) + 1)), "executed once, in order, in a fresh kernel"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_navigation_and_interview_questions(path: Path) -> None:
+    notebook = load(path)
+    first, last = notebook.cells[0].source, notebook.cells[-1].source
+    assert "[Contents](00_start_here.ipynb)" in first or path.name.startswith("00"), "nav line at the top"
+    assert LINK.search(last), "nav line at the bottom"
+    for cell in notebook.cells:
+        for match in LINK.finditer(cell.source if cell.cell_type == "markdown" else ""):
+            assert (NOTEBOOK_DIR / match["target"]).exists(), f"broken link to {match['target']}"
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "## Interview questions" in prose
+    minimum = 3 if path.name.startswith("00") else 6
+    assert prose.count("<details>") >= minimum, f"at least {minimum} interview questions with model answers"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_instructor_checks_all_say_correct(path: Path) -> None:
+    notebook = load(path)
+    outputs = check_outputs(notebook)
+    assert len(outputs) >= len(declared_exercises(notebook)) >= 1
+    assert [line.split(":")[0] for line in outputs] == [CORRECT] * len(outputs), outputs
+
+
+def test_every_exercise_is_declared_in_exactly_one_notebook() -> None:
+    declared = [name for path in NOTEBOOKS for name in declared_exercises(load(path))]
+    assert sorted(declared) == sorted(catalog()), "catalog and notebooks agree"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_student_copy_runs_top_to_bottom_and_says_not_attempted(path: Path, tmp_path: Path) -> None:
+    copy = student_notebook(load(path))
+    assert BEGIN not in "".join(c.source for c in copy.cells), "no solution leaks into the learner copy"
+    student = tmp_path / path.name
+    nbformat.write(copy, student)
+    executed = execute(student, cwd=NOTEBOOK_DIR)  # raises CellExecutionError on any failing cell
+    outputs = check_outputs(executed)
+    assert outputs and [line.split(":")[0] for line in outputs] == [NOT_ATTEMPTED] * len(outputs), outputs

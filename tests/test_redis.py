@@ -1,0 +1,56 @@
+"""authkit.redis: the embedded default, the real server on request, round trips from the server."""
+
+from __future__ import annotations
+
+import pytest
+
+from authkit import redis as akredis
+
+
+def test_default_is_fakeredis_with_lua(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(akredis.ENV_VAR, raising=False)
+    client = akredis.connect(fresh=True)
+    assert akredis.is_fake(client)
+    assert akredis.describe(client).startswith("fakeredis")
+    assert client.eval("return redis.call('SET', KEYS[1], ARGV[1])", 1, "k", "v") == "OK"
+    assert client.get("k") == "v"
+
+
+def test_env_var_selects_real_server(monkeypatch: pytest.MonkeyPatch, redis_server) -> None:
+    monkeypatch.setenv(akredis.ENV_VAR, redis_server.url)
+    client = akredis.connect()
+    assert not akredis.is_fake(client)
+    assert akredis.describe(client) == (
+        f"redis-server {client.info('server')['redis_version']} at 127.0.0.1:{redis_server.port}"
+    )
+
+
+def test_contract_fixture_round_trip(redis_client) -> None:
+    redis_client.set("greeting", "hello", px=60_000)
+    assert redis_client.get("greeting") == "hello"
+    assert 0 < redis_client.pttl("greeting") <= 60_000
+
+
+def test_unreachable_server_raises_connection_error() -> None:
+    import redis
+
+    from tests.conftest import free_port
+
+    client = akredis.connect(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(redis.ConnectionError):
+        client.ping()
+
+
+def test_round_trips_counted_from_the_server_skip_script_internals(real_redis) -> None:
+    with akredis.count_round_trips(real_redis) as log:
+        real_redis.set("a", "1")
+        real_redis.eval("redis.call('GET', KEYS[1]); return redis.call('GET', KEYS[1])", 1, "a")
+    assert log.round_trips == 2, log.commands
+    assert log.commands[0].startswith("SET")
+    assert log.commands[1].startswith("EVAL")
+
+
+def test_round_trips_need_a_real_server(fake_redis) -> None:
+    with pytest.raises(TypeError, match="real redis-server"):
+        with akredis.count_round_trips(fake_redis):
+            pass
