@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
+export MPLBACKEND := module://matplotlib_inline.backend_inline
 
 # Jupyter refuses to run as root unless told; a laptop user is not root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)

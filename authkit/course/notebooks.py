@@ -14,7 +14,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 TIMEOUT_SECONDS = 600
 
 #: What every kernel sees, in the lab, in nbval and here (see ``deterministic_environment``).
-DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 
 
 def deterministic_environment(environ: dict[str, str] | None = None) -> dict[str, str]:

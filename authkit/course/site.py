@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -37,9 +38,18 @@ def extract_figures(notebook: nbformat.NotebookNode, stem: str, folder: Path) ->
     return written
 
 
+_REMOTE_SCRIPT = re.compile(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>')
+_REMOTE_MODULE = re.compile(r'<script type="module">(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>', re.S)
+
+
+def offline_html(page: str) -> str:
+    """Drop the exporter's CDN scripts (require.js, mermaid): the site must open without a network."""
+    return _REMOTE_MODULE.sub("", _REMOTE_SCRIPT.sub("", page))
+
+
 def _html_exporter() -> HTMLExporter:
     exporter = HTMLExporter(template_name="lab")
-    exporter.mathjax_url = ""  # no CDN script: the pages must open offline
+    exporter.mathjax_url = ""
     return exporter
 
 
@@ -71,9 +81,11 @@ def build_site(paths: Iterable[Path], out_dir: Path) -> Path:
     for path in tqdm(paths, desc="building the course site", unit="nb"):
         notebook = execute(path)
         page = f"{path.stem}.html"
-        body, _ = exporter.from_notebook_node(notebook)
-        (out_dir / page).write_text(body.replace(".ipynb\"", ".html\"").replace(".ipynb#", ".html#"), encoding="utf-8")
-        entries.append((page, notebook_title(notebook, path.stem), extract_figures(notebook, path.stem, figures_dir)))
+        title = notebook_title(notebook, path.stem)
+        body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+        body = offline_html(body).replace('.ipynb"', '.html"').replace(".ipynb#", ".html#")
+        (out_dir / page).write_text(body, encoding="utf-8")
+        entries.append((page, title, extract_figures(notebook, path.stem, figures_dir)))
     index = out_dir / "index.html"
     index.write_text(_index_page(entries, out_dir), encoding="utf-8")
     return index
