@@ -45,6 +45,6 @@ class RunningServer:
 def serve(app: Any, *, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> RunningServer:
     """Start ``app`` on a free port of 127.0.0.1 (HTTPS when ``ssl_context`` is given)."""
     server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=ssl_context)
-    thread = threading.Thread(target=server.serve_forever, name=f"authkit-{server.server_port}", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"authkit-{server.server_port}", daemon=True)
     thread.start()
     return RunningServer(server, "https" if ssl_context else "http", thread)

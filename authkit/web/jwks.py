@@ -1,0 +1,87 @@
+"""Two services: an auth service that signs and publishes its JWKS, a resource service that trusts it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from authkit import jws
+from authkit.errors import TokenError
+from authkit.keys import KeySet
+from authkit.tokens import TokenIssuer, TokenVerifier
+
+JWKS_PATH = "/.well-known/jwks.json"
+JWKS_MAX_AGE = 60  # seconds a verifier may cache the key set: how long a retired key can linger
+REALM = "authkit"
+
+
+def create_auth_app(keys: KeySet, issuer: str, audience: str) -> Flask:
+    """The auth service: ``GET /.well-known/jwks.json`` and a demo ``POST /token``."""
+    app = Flask("authkit.auth")
+    tokens = TokenIssuer(keys, issuer=issuer, audience=audience)
+
+    @app.get(JWKS_PATH)
+    def jwks() -> Response:
+        """The public keys, current and not yet retired (RFC 7517 §5)."""
+        response = jsonify(keys.jwks())
+        response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+        return response
+
+    @app.post("/token")
+    def token() -> tuple[Response, int]:
+        """Demo stand-in for a login: an access token for the JSON body's ``sub`` (and ``scope``)."""
+        body = request.get_json(silent=True)
+        sub = body.get("sub") if isinstance(body, dict) else None
+        scope = body.get("scope", "") if isinstance(body, dict) else ""
+        if not isinstance(sub, str) or not 0 < len(sub) <= 64 or not isinstance(scope, str):
+            return jsonify(error="invalid_request", error_description='send JSON {"sub": "<name>"}'), 400
+        access = tokens.issue_access(sub, scope=scope)
+        expires_in = int(tokens.access_ttl.total_seconds())
+        response = jsonify(access_token=access, token_type="Bearer", expires_in=expires_in)
+        response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1
+        return response, 200
+
+    return app
+
+
+def _bearer_error(status: int, error: str | None = None, description: str | None = None) -> tuple[Response, int]:
+    """An RFC 6750 §3 refusal: status, ``WWW-Authenticate: Bearer …`` and a JSON body."""
+    challenge = f'Bearer realm="{REALM}"'
+    if error:
+        challenge += f', error="{error}", error_description="{description}"'
+    response = jsonify(error=error or "unauthorized", error_description=description or "bearer token required")
+    response.headers["WWW-Authenticate"] = challenge
+    return response, status
+
+
+def create_resource_app(
+    jwks_url: str,
+    issuer: str,
+    audience: str,
+    *,
+    jwks_lifespan: float = float(JWKS_MAX_AGE),
+    jwks_cooldown: float = 1.0,
+) -> Flask:
+    """The resource service: ``GET /me`` accepts access tokens whose key it finds at ``jwks_url``."""
+    app = Flask("authkit.resource")
+    verifier = TokenVerifier(
+        jws.jwks_client(jwks_url, lifespan=jwks_lifespan, cooldown=jwks_cooldown), issuer=issuer, audience=audience
+    )
+
+    @app.get("/me")
+    def me() -> Any:
+        """Who the bearer token says the caller is, and which key vouched for it."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if not scheme:
+            return _bearer_error(401)
+        if scheme.lower() != "bearer" or not token.strip():
+            return _bearer_error(400, "invalid_request", "use Authorization: Bearer <token>")
+        try:
+            claims = verifier.verify_access(token.strip())
+        except TokenError as err:
+            return _bearer_error(401, "invalid_token", err.reason)
+        kid = jws.read_header(token.strip())["kid"]
+        return jsonify(sub=claims["sub"], scope=claims.get("scope", ""), kid=kid)
+
+    return app

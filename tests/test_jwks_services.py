@@ -1,0 +1,125 @@
+"""Two services over real HTTP on loopback: the auth service publishes a JWKS, the resource service trusts it."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import flask
+import pytest
+import requests
+
+from authkit.keys import KeySet, SigningKey
+from authkit.tokens import TokenIssuer
+from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
+from authkit.web.server import RunningServer, serve
+from tests.jwt_forge import AUDIENCE, ISSUER, b64, claims, compact, hs256
+
+LIFESPAN = 0.3  # seconds the resource service caches the key set in these tests
+
+
+@pytest.fixture
+def keys() -> KeySet:
+    return KeySet(SigningKey.generate("EdDSA", kid="2026-01"))
+
+
+@pytest.fixture
+def auth(keys: KeySet) -> Iterator[RunningServer]:
+    with serve(create_auth_app(keys, ISSUER, AUDIENCE)) as running:
+        yield running
+
+
+@pytest.fixture
+def resource(auth: RunningServer) -> Iterator[RunningServer]:
+    app = create_resource_app(auth.url + JWKS_PATH, ISSUER, AUDIENCE, jwks_lifespan=LIFESPAN, jwks_cooldown=0)
+    with serve(app) as running:
+        yield running
+
+
+def get_token(auth: RunningServer, sub: str = "alice") -> str:
+    response = requests.post(f"{auth.url}/token", json={"sub": sub, "scope": "read"}, timeout=5)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    return response.json()["access_token"]
+
+
+def call(resource: RunningServer, token: str) -> requests.Response:
+    return requests.get(f"{resource.url}/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+
+def refusal(response: requests.Response) -> str:
+    """The RFC 6750 error description of a 401, after checking it is one."""
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="authkit", error="invalid_token"')
+    return response.json()["error_description"]
+
+
+def test_jwks_publishes_public_keys_with_a_cache_lifetime(auth: RunningServer, keys: KeySet) -> None:
+    keys.add(SigningKey.generate("HS256", kid="internal"), make_current=False)
+    response = requests.get(auth.url + JWKS_PATH, timeout=5)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "public, max-age=60"
+    assert response.json() == {"keys": [keys.get("2026-01").public_jwk()]}
+    assert "d" not in response.json()["keys"][0]
+
+
+def test_token_from_the_auth_service_opens_the_resource(auth: RunningServer, resource: RunningServer) -> None:
+    response = call(resource, get_token(auth))
+    assert response.status_code == 200
+    assert response.json() == {"sub": "alice", "scope": "read", "kid": "2026-01"}
+
+
+def test_rotation_end_to_end(auth: RunningServer, resource: RunningServer, keys: KeySet) -> None:
+    old_token = get_token(auth)
+    assert call(resource, old_token).status_code == 200  # the resource service has cached the set
+    keys.add(SigningKey.generate("EdDSA", kid="2026-02"))
+    new_token = get_token(auth)
+    assert call(resource, new_token).json()["kid"] == "2026-02"  # unknown kid: one refetch finds it
+    assert call(resource, old_token).json()["kid"] == "2026-01"  # old key still published
+    keys.retire("2026-01")
+    time.sleep(LIFESPAN + 0.2)  # let the cached set expire
+    assert refusal(call(resource, old_token)) == "unknown_key"
+    assert call(resource, new_token).status_code == 200
+
+
+def test_a_kid_nobody_published_is_refused(resource: RunningServer) -> None:
+    stranger = SigningKey.generate("EdDSA", kid="stranger")
+    token = TokenIssuer(KeySet(stranger), issuer=ISSUER, audience=AUDIENCE).issue_access("alice")
+    assert refusal(call(resource, token)) == "unknown_key"
+
+
+def test_unreachable_jwks_fails_closed(keys: KeySet) -> None:
+    with serve(create_auth_app(keys, ISSUER, AUDIENCE)) as auth:
+        token = get_token(auth)
+        jwks_url = auth.url + JWKS_PATH
+    with serve(create_resource_app(jwks_url, ISSUER, AUDIENCE)) as resource:
+        assert refusal(call(resource, token)) == "unknown_key"
+
+
+def test_a_secret_key_in_a_jwks_is_never_trusted() -> None:
+    """A misconfigured (or hostile) JWKS serving an HMAC key: the resource service refuses to use it."""
+    secret = bytes(range(32))
+    bad_auth = flask.Flask("bad-auth")
+    bad_auth.get(JWKS_PATH)(lambda: {"keys": [{"kty": "oct", "k": b64(secret), "kid": "shared", "alg": "HS256"}]})
+    token = compact({"alg": "HS256", "kid": "shared", "typ": "at+jwt"}, claims(), hs256(secret))
+    with serve(bad_auth) as auth, serve(create_resource_app(auth.url + JWKS_PATH, ISSUER, AUDIENCE)) as resource:
+        assert refusal(call(resource, token)) == "unknown_key"
+
+
+@pytest.mark.parametrize(
+    "value, status, error",
+    [(None, 401, None), ("Basic YWxpY2U6cHc=", 400, "invalid_request"), ("Bearer", 400, "invalid_request"),
+     ("Bearer not.a.token", 401, "invalid_token"), ("Bearer " + "A" * 20_000, 401, "invalid_token"),
+     ("Bearer eyJhbGciOiJub25lIn0.e30.", 401, "invalid_token")],
+)
+def test_bad_authorization_headers_never_500(resource: RunningServer, value: str | None, status: int,
+                                            error: str | None) -> None:
+    headers = {} if value is None else {"Authorization": value}
+    response = requests.get(f"{resource.url}/me", headers=headers, timeout=5)
+    assert response.status_code == status
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="authkit"') and (error is None or f'error="{error}"' in challenge)
+
+
+@pytest.mark.parametrize("body", [None, {}, {"sub": ""}, {"sub": 7}, {"sub": "x" * 65}, {"sub": "a", "scope": 1}])
+def test_token_endpoint_refuses_bad_requests(auth: RunningServer, body: object) -> None:
+    response = requests.post(f"{auth.url}/token", json=body, timeout=5)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
