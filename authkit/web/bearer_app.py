@@ -1,0 +1,238 @@
+"""A bearer-token API: login, /me, /admin, refresh, logout, with RFC 6750 errors and Redis behind it."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+import redis
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from authkit.errors import StoreUnavailable, TokenError
+from authkit.keys import KeySet, SigningKey
+from authkit.passwords import hash_password, verify_password
+from authkit.redis import connect
+from authkit.refresh import RefreshFamilies, TokenService
+from authkit.revocation import AccessGuard, RevocationStore
+from authkit.tokens import TokenIssuer, TokenVerifier
+
+REALM = "authkit"
+#: RFC 6750 §3.1: each error code and the status it travels with.
+BEARER_STATUS = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403}
+#: Demo accounts: name -> (password, scope). Only their scrypt hashes are kept in the app.
+DEMO_ACCOUNTS = {"alice": ("wonderland-rabbit-hole", "read"), "root": ("correct horse battery staple", "read admin")}
+
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an auth-scheme is a token (RFC 9110 §5.6.2)
+_QUOTABLE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # RFC 6750 §3: no quote, no backslash
+
+
+class User(NamedTuple):
+    """A demo account as the app stores it."""
+
+    password_hash: str
+    scope: str
+
+
+class GrantError(Exception):
+    """A refused login or refresh (RFC 6749 §5.2): always 400, ``invalid_request`` or ``invalid_grant``."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+
+
+class BearerError(Exception):
+    """A refused request: the RFC 6750 error code (None when no credentials came), its text, scope."""
+
+    def __init__(self, error: str | None, description: str = "", scope: str | None = None) -> None:
+        super().__init__(description or "bearer token required")
+        self.error, self.description, self.scope = error, description, scope
+
+
+def parse_bearer(authorization: str | None) -> str | None:
+    """The token in an ``Authorization`` header; None if no bearer credentials; ValueError if malformed."""
+    if authorization is None:
+        return None
+    scheme, _, rest = authorization.partition(" ")
+    if not _TOKEN.fullmatch(scheme):
+        raise ValueError("the Authorization header does not start with an auth-scheme")
+    if scheme.lower() != "bearer":
+        return None  # another scheme (Basic, ...): no bearer credentials at all
+    token = rest.lstrip(" ")
+    if not _B64TOKEN.fullmatch(token):
+        raise ValueError("expected exactly one token after 'Bearer ' (RFC 6750 §2.1 b64token)")
+    return token
+
+
+def www_authenticate(realm: str, error: str | None = None, description: str | None = None,
+                     scope: str | None = None) -> str:
+    """The ``WWW-Authenticate`` challenge of RFC 6750 §3; no error code when no credentials came."""
+    params = {"realm": realm, "error": error, "error_description": description, "scope": scope}
+    parts = []
+    for name, value in params.items():
+        if value is None:
+            continue
+        if not _QUOTABLE.fullmatch(value):
+            raise ValueError(f"{name} may hold printable ASCII without quotes or backslashes")
+        parts.append(f'{name}="{value}"')
+    return "Bearer " + ", ".join(parts)
+
+
+@functools.cache
+def demo_users() -> dict[str, User]:
+    """The demo accounts, hashed with scrypt once per process."""
+    return {name: User(hash_password(password), scope) for name, (password, scope) in DEMO_ACCOUNTS.items()}
+
+
+bp = Blueprint("bearer", __name__)
+
+
+def _service() -> TokenService:
+    return current_app.extensions["authkit.bearer"]
+
+
+def _authenticate(required_scope: str | None = None) -> dict[str, Any]:
+    """The claims of the request's access token, or a ``BearerError`` (``StoreUnavailable`` → 503)."""
+    try:
+        token = parse_bearer(request.headers.get("Authorization"))
+    except ValueError as err:
+        raise BearerError("invalid_request", "malformed Authorization header") from err
+    if "access_token" in request.args or (request.mimetype == "application/x-www-form-urlencoded"
+                                          and "access_token" in request.form):
+        detail = "more than one method" if token else "send the token in the Authorization header only"
+        raise BearerError("invalid_request", detail)
+    if token is None:
+        raise BearerError(None)
+    try:
+        claims = _service().guard.check(token)
+    except TokenError as err:
+        raise BearerError("invalid_token", f"access token refused: {err.reason}") from err
+    if required_scope and required_scope not in str(claims.get("scope", "")).split():
+        raise BearerError("insufficient_scope", f"this needs scope {required_scope}", required_scope)
+    return claims
+
+
+def _json_fields(*names: str) -> list[str]:
+    """The named string fields of a JSON object body, or ``invalid_request``."""
+    body: Any = None
+    if request.is_json:
+        try:
+            body = json.loads(request.get_data())
+        except (ValueError, RecursionError):  # bad UTF-8, bad JSON, or "[[[[…" nested too deep
+            body = None
+    values = [body.get(name) if isinstance(body, dict) else None for name in names]
+    if not all(isinstance(value, str) and 0 < len(value) <= 4096 for value in values):
+        fields = ", ".join(f'"{name}": "..."' for name in names)
+        raise GrantError("invalid_request", f"send a JSON object {{{fields}}}")
+    return values
+
+
+def _token_response(body: dict[str, Any], status: int = 200) -> tuple[Response, int]:
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens never sit in a cache
+    return response, status
+
+
+@bp.post("/login")
+def login() -> tuple[Response, int]:
+    """Check a demo user's password; answer with an access + refresh pair."""
+    username, password = _json_fields("username", "password")
+    users: dict[str, User] = current_app.config["USERS"]
+    user = users.get(username)
+    # The same scrypt work whether or not the user exists: timing does not reveal valid names.
+    stored = user.password_hash if user else next(iter(users.values())).password_hash
+    if not (verify_password(password, stored) and user is not None):
+        raise GrantError("invalid_grant", "unknown user or wrong password")
+    return _token_response(_service().login(username, scope=user.scope).as_json())
+
+
+@bp.post("/refresh")
+def refresh() -> tuple[Response, int]:
+    """Trade a refresh token for the next pair; the presented one is spent."""
+    (token,) = _json_fields("refresh_token")
+    try:
+        pair = _service().refresh(token)
+    except TokenError as err:
+        raise GrantError("invalid_grant", f"refresh token refused: {err.reason}") from err
+    return _token_response(pair.as_json())
+
+
+@bp.get("/me")
+def me() -> Response:
+    """Who the access token says the caller is."""
+    claims = _authenticate()
+    return jsonify(sub=claims["sub"], scope=claims.get("scope", ""))
+
+
+@bp.get("/admin")
+def admin() -> Response:
+    """Only for tokens with scope ``admin``."""
+    claims = _authenticate("admin")
+    return jsonify(sub=claims["sub"], admin=True)
+
+
+@bp.post("/logout")
+def logout() -> tuple[str, int]:
+    """End this login: its refresh family dies; its access token too if the strategy allows."""
+    _service().logout(_authenticate())
+    return "", 204
+
+
+@bp.post("/logout-all")
+def logout_all() -> tuple[str, int]:
+    """End every login of this user (one version bump)."""
+    _service().logout_all(_authenticate()["sub"])
+    return "", 204
+
+
+@bp.errorhandler(BearerError)
+def bearer_error(err: BearerError) -> tuple[Response, int]:
+    """RFC 6750 §3.1: status by error code, a challenge, and the same in JSON."""
+    status = BEARER_STATUS.get(err.error or "", 401)
+    body = {"error": err.error, "error_description": str(err)} if err.error else {"error_description": str(err)}
+    response = jsonify(body)
+    realm = current_app.config["REALM"]
+    response.headers["WWW-Authenticate"] = www_authenticate(realm, err.error, err.description or None, err.scope)
+    return response, status
+
+
+@bp.errorhandler(GrantError)
+def grant_error(err: GrantError) -> tuple[Response, int]:
+    """RFC 6749 §5.2: a JSON error body, status 400, not cached."""
+    return _token_response({"error": err.error, "error_description": str(err)}, 400)
+
+
+@bp.errorhandler(StoreUnavailable)
+def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
+    """Redis is unreachable: refuse with 503 (fail closed), never accept without checking."""
+    response = jsonify(error="temporarily_unavailable", error_description="the token store is unreachable")
+    response.headers["Retry-After"] = "1"
+    return response, 503
+
+
+def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
+               keys: KeySet | None = None) -> Flask:
+    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, OVERLAP, USERS."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
+        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), OVERLAP=timedelta(0),
+        MAX_CONTENT_LENGTH=16 * 1024, USERS=None,
+    )
+    app.config.update(test_config or {})
+    app.config["USERS"] = app.config["USERS"] or demo_users()
+    client = redis_client if redis_client is not None else connect()
+    keys = keys or KeySet(SigningKey.generate("EdDSA"))
+    cfg = app.config
+    issuer = TokenIssuer(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
+                         access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
+    verifier = TokenVerifier(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
+    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], overlap=cfg["OVERLAP"])
+    guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
+    app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,228 @@
+"""authkit.refresh: rotation, families, reuse detection and lifetimes — the contract on both backends."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Iterator
+
+import pytest
+import redis
+import time_machine
+from redis.crc import key_slot
+
+from authkit.errors import StoreUnavailable, TokenError
+from authkit.keys import KeySet, SigningKey
+from authkit.redis import connect
+from authkit.refresh import NaiveRotation, RefreshFamilies, TokenService
+from authkit.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore, version_key
+from authkit.tokens import TokenIssuer, TokenVerifier
+from tests.conftest import free_port
+
+ISSUER, AUDIENCE = "https://auth.example", "api"
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    """Frozen at the real present, so that a real server's key expiry stays in the future."""
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        yield traveller
+
+
+def make_service(client: redis.Redis, **family_options) -> TokenService:
+    keys = KeySet(SigningKey.generate("EdDSA", kid="k1"))
+    issuer = TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE)
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+    guard = AccessGuard(verifier, DENYLIST_AND_VERSION, RevocationStore(client))
+    return TokenService(issuer, verifier, RefreshFamilies(client, **family_options), guard)
+
+
+@pytest.fixture
+def service(redis_client: redis.Redis) -> TokenService:
+    return make_service(redis_client)
+
+
+def refused(call, *args) -> str:
+    with pytest.raises(TokenError) as caught:
+        call(*args)
+    return caught.value.reason
+
+
+def family_of(service: TokenService, refresh_token: str) -> str:
+    return service.verifier.verify_refresh(refresh_token)["fam"]
+
+
+def test_every_refresh_returns_a_new_pair_and_spends_the_old_token(service: TokenService) -> None:
+    first = service.login("alice", scope="read")
+    second = service.refresh(first.refresh_token)
+    assert second.refresh_token != first.refresh_token
+    assert family_of(service, second.refresh_token) == family_of(service, first.refresh_token)
+    claims = service.guard.check(second.access_token)
+    assert (claims["sub"], claims["scope"], claims["ver"]) == ("alice", "read", 0)
+    assert claims["fam"] == family_of(service, first.refresh_token)
+    assert second.as_json()["token_type"] == "Bearer" and second.expires_in == 900
+
+
+def test_reuse_of_a_rotated_token_kills_the_whole_family(service: TokenService) -> None:
+    stolen = service.login("alice")
+    newest = service.refresh(stolen.refresh_token)  # the legitimate client rotates first
+    assert refused(service.refresh, stolen.refresh_token) == "reused"  # the attacker replays
+    assert refused(service.refresh, newest.refresh_token) == "revoked"  # and the newest token dies too
+    state = service.families.state("alice", family_of(service, stolen.refresh_token))
+    assert state["state"] == "revoked"
+
+
+def test_reuse_is_detected_whichever_side_comes_back_first(service: TokenService) -> None:
+    stolen = service.login("alice")
+    by_attacker = service.refresh(stolen.refresh_token)  # the attacker rotates first this time
+    assert refused(service.refresh, stolen.refresh_token) == "reused"  # the victim's refresh trips it
+    assert refused(service.refresh, by_attacker.refresh_token) == "revoked"
+
+
+def test_other_families_survive_a_reuse(service: TokenService) -> None:
+    laptop, phone = service.login("alice"), service.login("alice")
+    service.refresh(laptop.refresh_token)
+    refused(service.refresh, laptop.refresh_token)
+    assert service.refresh(phone.refresh_token).access_token
+
+
+def test_an_access_token_cannot_refresh(service: TokenService) -> None:
+    pair = service.login("alice")
+    assert refused(service.refresh, pair.access_token) == "wrong_type"
+
+
+def test_a_refresh_token_without_family_is_refused(service: TokenService) -> None:
+    orphan = service.issuer.issue_refresh("alice")
+    assert refused(service.refresh, orphan) == "missing_claim"
+
+
+def test_overlap_window_forgives_a_retry_then_closes(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, overlap=timedelta(seconds=30))
+    first = service.login("alice")
+    lost = service.refresh(first.refresh_token)  # say the response never reached the client
+    clock.shift(timedelta(seconds=10))
+    retried = service.refresh(first.refresh_token)  # the retry inside the window is not a reuse
+    assert refused(service.refresh, lost.refresh_token) == "reused", "the lost successor was replaced"
+    again = service.login("alice")
+    service.refresh(again.refresh_token)
+    clock.shift(timedelta(seconds=31))
+    assert refused(service.refresh, again.refresh_token) == "reused", "after the window it is reuse again"
+    assert retried.refresh_token
+
+
+def test_no_overlap_by_default(service: TokenService) -> None:
+    first = service.login("alice")
+    service.refresh(first.refresh_token)
+    assert refused(service.refresh, first.refresh_token) == "reused"
+
+
+def test_idle_lifetime_ends_an_unused_family(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, idle=timedelta(hours=1))
+    pair = service.login("alice")
+    clock.shift(timedelta(minutes=59))
+    pair = service.refresh(pair.refresh_token)  # used in time: the idle clock restarts
+    clock.shift(timedelta(minutes=59))
+    pair = service.refresh(pair.refresh_token)
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert refused(service.refresh, pair.refresh_token) == "expired"
+
+
+def test_absolute_lifetime_ends_even_an_active_family(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3))
+    pair = service.login("alice")
+    for _ in range(3):
+        clock.shift(timedelta(minutes=50))
+        pair = service.refresh(pair.refresh_token)
+    clock.shift(timedelta(minutes=31))  # 3 h 01 min after login, last used 31 min ago
+    assert refused(service.refresh, pair.refresh_token) == "expired"
+
+
+def test_family_key_lives_no_longer_than_its_lifetimes(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3))
+    pair = service.login("alice")
+    ttl = redis_client.pttl(service.families.key("alice", family_of(service, pair.refresh_token)))
+    assert 3_590_000 < ttl <= 3_600_000
+
+
+def test_logout_revokes_the_family(service: TokenService) -> None:
+    pair = service.login("alice")
+    service.logout(service.guard.check(pair.access_token))
+    assert refused(service.refresh, pair.refresh_token) == "revoked"
+    assert refused(service.guard.check, pair.access_token) == "revoked"
+    assert service.families.revoke("alice", "no-such-family") is False
+
+
+def test_logout_everywhere_kills_every_family_of_that_user_only(service: TokenService) -> None:
+    laptop, phone, bob = service.login("alice"), service.login("alice"), service.login("bob")
+    assert service.logout_all("alice") == 1
+    assert refused(service.refresh, laptop.refresh_token) == "revoked"
+    assert refused(service.refresh, phone.refresh_token) == "revoked"
+    assert service.refresh(bob.refresh_token).access_token
+    again = service.login("alice")
+    assert service.guard.check(service.refresh(again.refresh_token).access_token)["ver"] == 1
+
+
+def test_keys_touched_together_share_one_cluster_slot(service: TokenService) -> None:
+    family_key = service.families.key("u42", "some-family")
+    assert family_key == "authkit:rt:{u42}:some-family"
+    assert key_slot(family_key.encode()) == key_slot(version_key("u42").encode())
+
+
+def test_naive_rotation_loses_when_two_clients_interleave(redis_client: redis.Redis) -> None:
+    families = RefreshFamilies(redis_client)
+    families.start("alice", "fam", "t1")
+    naive = NaiveRotation(families)
+    seen_by_a, seen_by_b = naive.read("alice", "fam"), naive.read("alice", "fam")  # both GET first
+    naive.write("alice", "fam", "t2-for-a")
+    naive.write("alice", "fam", "t2-for-b")
+    assert seen_by_a == seen_by_b == "t1", "both clients believed they held the current token: two winners"
+    families.start("alice", "fam2", "t1")
+    families.rotate("alice", "fam2", "t1", "t2-for-a")
+    assert refused(families.rotate, "alice", "fam2", "t1", "t2-for-b") == "reused"
+
+
+def test_naive_rotation_is_correct_when_nobody_races(redis_client: redis.Redis) -> None:
+    families = RefreshFamilies(redis_client)
+    families.start("alice", "fam", "t1")
+    naive = NaiveRotation(families)
+    assert naive.rotate("alice", "fam", "t1", "t2") is True
+    assert naive.rotate("alice", "fam", "t1", "t3") is False
+
+
+def test_scripts_survive_a_script_flush(redis_client: redis.Redis) -> None:
+    families = RefreshFamilies(redis_client)
+    families.load_scripts()
+    redis_client.script_flush()
+    families.start("alice", "fam", "t1")  # NOSCRIPT is handled by loading again
+    assert families.rotate("alice", "fam", "t1", "t2").version == 0
+
+
+def test_unreachable_redis_fails_closed() -> None:
+    service = make_service(connect(f"redis://127.0.0.1:{free_port()}/0"))
+    with pytest.raises(StoreUnavailable):
+        service.login("alice")
+    refresh_token = service.issuer.issue_refresh("alice", claims={"fam": "f"})
+    with pytest.raises(StoreUnavailable):
+        service.refresh(refresh_token)
+
+
+def test_the_course_model_of_the_script_agrees_with_the_script(redis_client: redis.Redis) -> None:
+    """Notebook 04's plain-Python rule (the exercise's reference) decides exactly as the Lua script does."""
+    from authkit.course.exercises.nb04 import ROTATION_CASES, HOUR, NOW, rotation_outcome
+    from authkit.refresh import ROTATE_SCRIPT
+
+    script = redis_client.register_script(ROTATE_SCRIPT)
+    for number, (family, presented, options) in enumerate(ROTATION_CASES):
+        key = f"authkit:rt:{{alice}}:case-{number}"
+        if family:
+            redis_client.hset(key, mapping={**family, "ver": "0", "scope": ""})
+        args = [presented, "new", NOW, HOUR, options.get("overlap_ms", 0)]
+        decided = script(keys=[key, version_key("alice")], args=args)[0]
+        assert decided == rotation_outcome(family, presented, NOW, idle_ms=HOUR, **options), (family, presented)
+
+
+def test_a_subject_that_cannot_name_keys_is_a_malformed_token(service: TokenService) -> None:
+    braces = service.issuer.issue_refresh("a{b}", claims={"fam": "f"})
+    assert refused(service.refresh, braces) == "malformed"
+    with pytest.raises(ValueError):
+        service.login("a{b}")

@@ -1,0 +1,94 @@
+"""Redis round trips per token operation, counted by a real server (MONITOR), and the bench that prints them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from authkit.keys import KeySet, SigningKey
+from authkit.redis import count_round_trips
+from authkit.refresh import RefreshFamilies, TokenService
+from authkit.revocation import STRATEGIES, AccessGuard, RevocationStore
+from authkit.tokens import TokenIssuer, TokenVerifier
+
+ROOT = Path(__file__).resolve().parents[1]
+ISSUER, AUDIENCE = "https://auth.example", "api"
+
+pytestmark = pytest.mark.real_redis
+
+
+@pytest.fixture
+def service(real_redis: redis.Redis) -> TokenService:
+    keys = KeySet(SigningKey.generate("EdDSA", kid="k1"))
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+    families = RefreshFamilies(real_redis)
+    families.load_scripts()
+    guard = AccessGuard(verifier, "denylist+version", RevocationStore(real_redis))
+    return TokenService(TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE), verifier, families, guard)
+
+
+def test_login_is_one_evalsha(real_redis: redis.Redis, service: TokenService) -> None:
+    with count_round_trips(real_redis) as log:
+        service.login("alice")
+    assert [c.split()[0] for c in log.commands] == ["EVALSHA"]
+
+
+def test_refresh_is_one_evalsha_in_steady_state(real_redis: redis.Redis, service: TokenService) -> None:
+    pair = service.refresh(service.login("alice").refresh_token)
+    with count_round_trips(real_redis) as log:
+        service.refresh(pair.refresh_token)
+    assert [c.split()[0] for c in log.commands] == ["EVALSHA"], log.commands
+
+
+@pytest.mark.parametrize(("name", "expected"), [("stateless", []), ("denylist", ["MGET"]), ("version", ["MGET"]),
+                                                ("denylist+version", ["MGET"])])
+def test_verify_costs_at_most_one_round_trip(real_redis: redis.Redis, service: TokenService, name: str,
+                                             expected: list[str]) -> None:
+    guard = AccessGuard(service.verifier, name, RevocationStore(real_redis))
+    token = service.login("alice").access_token
+    with count_round_trips(real_redis) as log:
+        guard.check(token)
+    assert [c.split()[0] for c in log.commands] == expected
+    assert log.round_trips == STRATEGIES[name].round_trips
+
+
+def test_denylist_and_version_are_read_together(real_redis: redis.Redis, service: TokenService) -> None:
+    claims = service.guard.check(service.login("alice").access_token)
+    with count_round_trips(real_redis) as log:
+        service.guard.check(service.login("alice").access_token)
+    assert log.commands[-1].startswith("MGET authkit:deny:{alice}:https://auth.example:")
+    assert log.commands[-1].endswith(" authkit:ver:{alice}")
+    assert claims["ver"] == 0
+
+
+def test_logout_everywhere_is_one_increment(real_redis: redis.Redis, service: TokenService) -> None:
+    with count_round_trips(real_redis) as log:
+        service.logout_all("alice")
+    assert [c.split()[0] for c in log.commands] == ["INCRBY"]  # redis-py sends INCR as INCRBY 1
+
+
+def test_bench_prints_the_measured_round_trips(redis_server) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "token_round_trips.py"), "--repeat", "20"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    trips = {}
+    for line in result.stdout.splitlines():
+        name, _, rest = line.partition("  ")
+        if rest.split() and rest.split()[0].isdigit():
+            trips[name.strip()] = int(rest.split()[0])
+    assert trips == {
+        "login (new family)": 1,
+        "refresh (rotate)": 1,
+        "verify: stateless": 0,
+        "verify: denylist": 1,
+        "verify: version": 1,
+        "verify: denylist+version": 1,
+        "logout (family + denylist)": 2,
+        "logout-everywhere": 1,
+    }, result.stdout
+    assert "MEMORY USAGE" in result.stdout
