@@ -56,3 +56,43 @@ class WeakKeyError(AuthkitError, ValueError):
     """A key is too weak to sign with: an HMAC secret shorter than 256 bits (32 bytes)."""
 
     reason = "weak_key"
+
+
+# --- refresh and revocation ---------------------------------------------------------------------
+
+#: Refusals that come from server-side state, not from the token itself: a token revoked (logout,
+#: logout-everywhere, a dead refresh family) and a rotated refresh token presented again (RFC 9700 §4.14.2).
+REVOCATION_REASONS = ("revoked", "reused")
+TOKEN_REASONS = TOKEN_REASONS + REVOCATION_REASONS
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+#: Every reason a session cookie can be refused; ``SessionError.reason`` is always one of these.
+SESSION_REASONS = ("missing", "malformed", "unknown", "idle_timeout", "absolute_timeout")
+
+
+class SessionError(AuthkitError):
+    """A session cookie names no live session (HTTP 401); ``reason`` is one of ``SESSION_REASONS``."""
+
+    reason = "unknown"
+
+    def __init__(self, reason: str | None = None, message: str | None = None) -> None:
+        if reason is not None and reason not in SESSION_REASONS:
+            raise ValueError(f"unknown session reason {reason!r}; expected one of {SESSION_REASONS}")
+        super().__init__(reason, message)
+
+
+#: Why a state-changing request was refused as a possible cross-site request forgery.
+CSRF_REASONS = ("missing_origin", "bad_origin", "missing_token", "bad_token")
+
+
+class CsrfRejected(AuthkitError):
+    """A state-changing request failed the Origin or CSRF-token check (HTTP 403)."""
+
+    reason = "bad_token"
+
+    def __init__(self, reason: str | None = None, message: str | None = None) -> None:
+        if reason is not None and reason not in CSRF_REASONS:
+            raise ValueError(f"unknown CSRF reason {reason!r}; expected one of {CSRF_REASONS}")
+        super().__init__(reason, message)

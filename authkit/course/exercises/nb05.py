@@ -1,0 +1,165 @@
+"""Exercises of notebook 05 (session cookies with Redis): cookie attributes, sliding, fixation, CSRF."""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from authkit.course.exercise import Incorrect, expect, register
+from authkit.web.cookie_app import csrf_reason, session_cookie
+
+# --- 1. the Set-Cookie header ---------------------------------------------------------------------
+
+_FORBIDDEN = {"domain": "Domain widens the cookie to sibling hosts and is not allowed with __Host-",
+              "expires": "a session cookie should not outlive the browser: leave Expires out",
+              "max-age": "a session cookie should not outlive the browser: leave Max-Age out"}
+
+
+def _check_session_cookie(fn) -> None:
+    value = "alice.s3cr3t-random-part"
+    for same_site in ("Lax", "Strict"):
+        given = f"value={value!r}, same_site={same_site!r}"
+        header = fn(value, same_site)
+        if not isinstance(header, str):
+            raise Incorrect(f"expected a str for {given}, got {header!r}")
+        first, *rest = [part.strip() for part in header.split(";")]
+        expect(first, f"__Host-sid={value}", f"the name=value pair ({given})")
+        attributes = {name.strip().lower(): v.strip() for name, _, v in (part.partition("=") for part in rest)}
+        for name in ("secure", "httponly"):
+            if name not in attributes:
+                raise Incorrect(f"expected the {name.title()} attribute for {given}, got {header!r}")
+        expect(attributes.get("path"), "/", f"the Path attribute ({given}; __Host- requires Path=/)")
+        expect(attributes.get("samesite", "").lower(), same_site.lower(), f"the SameSite attribute ({given})")
+        for name, why in _FORBIDDEN.items():
+            if name in attributes:
+                raise Incorrect(f"{why}, got {header!r} for {given}")
+
+
+register(
+    "session_cookie",
+    checker=_check_session_cookie,
+    hints=(
+        "The header is name=value followed by '; '-separated attributes, e.g. __Host-sid=<value>; Secure; ...",
+        "Four attributes: Secure (HTTPS only), HttpOnly (no JavaScript), Path=/ and SameSite=<same_site>.",
+        "Leave out Domain (forbidden by the __Host- prefix) and Expires/Max-Age (a session cookie dies with "
+        "the browser; the server enforces the real timeouts).",
+    ),
+    reference=session_cookie,
+)
+
+# --- 2. the sliding rule --------------------------------------------------------------------------
+
+
+def next_expiry(now: datetime, last_seen: datetime, created: datetime, idle: timedelta,
+                absolute: timedelta) -> datetime | None:
+    """The session's expiry after a request at ``now``, or None if it had already expired."""
+    if now >= min(last_seen + idle, created + absolute):
+        return None
+    return min(now + idle, created + absolute)
+
+
+_T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+_IDLE, _ABSOLUTE = timedelta(minutes=30), timedelta(hours=8)
+_SLIDING_CASES = [  # (minutes after login of: now, last_seen)
+    (0, 0), (10, 0), (29, 0), (30, 0), (31, 0), (50, 25), (55, 25), (460, 440), (470, 460), (479, 460),
+    (480, 479), (481, 470),
+]
+
+
+def _check_next_expiry(fn) -> None:
+    for now_min, seen_min in _SLIDING_CASES:
+        now, seen = _T0 + timedelta(minutes=now_min), _T0 + timedelta(minutes=seen_min)
+        given = f"now={now:%H:%M}, last_seen={seen:%H:%M}, created=09:00, idle=30 min, absolute=8 h"
+        expect(fn(now, seen, _T0, _IDLE, _ABSOLUTE), next_expiry(now, seen, _T0, _IDLE, _ABSOLUTE), given)
+
+
+register(
+    "next_expiry",
+    checker=_check_next_expiry,
+    hints=(
+        "Two deadlines exist: last_seen + idle (moves with every request) and created + absolute (never moves).",
+        "If now has reached the earlier of the two, the session is already dead: return None. The boundary "
+        "counts as expired (now >= deadline).",
+        "Otherwise the new expiry is now + idle, but never later than created + absolute: take the min.",
+    ),
+    reference=next_expiry,
+)
+
+# --- 3. session fixation --------------------------------------------------------------------------
+
+
+def login_without_fixation(sessions: dict[str, dict[str, Any]], presented: str | None, user: str) -> str:
+    """Log ``user`` in: forget the ID the browser presented, issue a fresh random one."""
+    if presented is not None:
+        sessions.pop(presented, None)  # never promote an ID the browser brought along
+    session_id = secrets.token_urlsafe(32)
+    sessions[session_id] = {"user": user}
+    return session_id
+
+
+def _check_login_without_fixation(fn) -> None:
+    planted = "attacker-chose-this-id"
+    sessions: dict[str, dict[str, Any]] = {planted: {"user": None}}
+    new = fn(sessions, planted, "alice")
+    given = f"presented={planted!r} (an anonymous session the attacker planted)"
+    if new == planted:
+        raise Incorrect(f"expected a new session ID for {given}, got the planted one back: that is fixation")
+    if planted in sessions:
+        raise Incorrect(f"expected the planted session to be deleted for {given}, it is still in sessions")
+    expect(sessions.get(new), {"user": "alice"}, f"sessions[new_id] after logging alice in ({given})")
+    if not isinstance(new, str) or len(new) < 22:
+        raise Incorrect(f"expected at least 128 bits of randomness (22+ base64url characters), got {new!r}")
+    other = fn(sessions, None, "bob")
+    if other == new or sessions.get(other) != {"user": "bob"}:
+        raise Incorrect("expected a different fresh ID for a second login (presented=None), got "
+                        f"{other!r} with sessions[id]={sessions.get(other)!r}")
+
+
+register(
+    "login_without_fixation",
+    checker=_check_login_without_fixation,
+    hints=(
+        "The bug in naive_login is 'presented or new_id': it keeps whatever ID the browser brought.",
+        "At login, delete the presented session (if any) and create a brand-new ID with the secrets module.",
+        "secrets.token_urlsafe(32) gives 256 bits; store {'user': user} under it and return it.",
+    ),
+    reference=login_without_fixation,
+)
+
+# --- 4. the CSRF check ----------------------------------------------------------------------------
+
+_SITE = "https://bank.example"
+_TOKEN = "k" * 43
+_CSRF_CASES = [  # (sent_token, origin)
+    (_TOKEN, _SITE), (_TOKEN, None), (_TOKEN, "https://evil.example"), (_TOKEN, "null"),
+    (_TOKEN, "http://bank.example"), (None, _SITE), ("", _SITE), ("k" * 42, _SITE), ("k" * 42 + "K", _SITE),
+    ("tökén", _SITE), (None, "https://evil.example"),
+]
+
+
+def _check_csrf_reason(fn) -> None:
+    for sent, origin in _CSRF_CASES:
+        given = f"sent_token={sent!r}, origin={origin!r}, allowed={{{_SITE!r}}}"
+        expect(fn(_TOKEN, sent, origin, {_SITE}), csrf_reason(_TOKEN, sent, origin, {_SITE}), given)
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return
+    if "compare_digest" not in source:
+        raise Incorrect("expected the token comparison to use hmac.compare_digest (== can stop at the first "
+                        "differing character, and timing leaks how much of a guess was right)")
+
+
+register(
+    "csrf_reason",
+    checker=_check_csrf_reason,
+    hints=(
+        "Check the origin first: None → 'missing_origin'; not in allowed → 'bad_origin'.",
+        "Then the token: None or empty → 'missing_token'; different from the session's → 'bad_token'; else None.",
+        "Compare bytes in constant time: hmac.compare_digest(sent.encode('utf-8'), expected.encode('utf-8')) "
+        "(compare_digest refuses non-ASCII str).",
+    ),
+    reference=csrf_reason,
+)

@@ -1,0 +1,67 @@
+"""Password hashing with scrypt: a random salt per password, a self-describing string, constant-time check.
+
+The stored form follows the PHC string format, e.g. ``$scrypt$ln=17,r=8,p=1$<salt>$<hash>``
+(base64 without padding), so the cost parameters travel with each hash and can be raised later
+without breaking the old ones. The defaults are OWASP's minimum for scrypt (Password Storage
+Cheat Sheet): N = 2**17 (128 MiB), r = 8, p = 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+
+#: log2 of scrypt's CPU/memory cost N, block size r, parallelism p; salt and output lengths in bytes.
+DEFAULT_LOG2_N, DEFAULT_R, DEFAULT_P = 17, 8, 1
+SALT_BYTES, HASH_BYTES = 16, 32
+
+#: Refuse stored parameters outside these bounds instead of burning CPU or memory on them.
+_MAX_LOG2_N, _MAX_R, _MAX_P = 20, 32, 16
+
+_PHC = re.compile(
+    r"\$scrypt\$ln=(?P<ln>\d{1,2}),r=(?P<r>\d{1,2}),p=(?P<p>\d{1,2})"
+    r"\$(?P<salt>[A-Za-z0-9+/]{16,88})\$(?P<hash>[A-Za-z0-9+/]{16,88})"
+)
+
+
+def hash_password(password: str) -> str:
+    """Hash ``password`` with scrypt and a fresh random salt; return the self-describing string."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = _scrypt(password, salt, DEFAULT_LOG2_N, DEFAULT_R, DEFAULT_P, HASH_BYTES)
+    return f"$scrypt$ln={DEFAULT_LOG2_N},r={DEFAULT_R},p={DEFAULT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True if ``password`` matches ``stored``; False for a wrong password or an unreadable hash."""
+    match = _PHC.fullmatch(stored) if isinstance(stored, str) else None
+    if match is None:
+        return False
+    log2_n, r, p = int(match["ln"]), int(match["r"]), int(match["p"])
+    if not (1 <= log2_n <= _MAX_LOG2_N and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P):
+        return False
+    try:
+        salt, expected = _unb64(match["salt"]), _unb64(match["hash"])
+    except (binascii.Error, ValueError):
+        return False
+    actual = _scrypt(password, salt, log2_n, r, p, len(expected))
+    return hmac.compare_digest(actual, expected)  # constant time: no early exit on the first wrong byte
+
+
+def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int, length: int) -> bytes:
+    n = 1 << log2_n
+    secret = unicodedata.normalize("NFKC", password).encode("utf-8", "surrogatepass")  # NIST 800-63B §5.1.1.2
+    memory = 128 * r * (n + p + 2) + (1 << 20)  # what scrypt needs, plus slack; hashlib's default cap is 32 MiB
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=memory, dklen=length)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)

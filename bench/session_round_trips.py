@@ -1,0 +1,114 @@
+"""Redis round trips per authenticated request: authkit's session store next to common patterns.
+
+Starts a throwaway redis-server, counts from its MONITOR stream what each request costs, and
+prints a table. The "pattern of …" rows replay, with plain redis-py calls, the commands those
+libraries send per request with a Redis backend; they are labelled patterns, not the libraries.
+A second table counts Redis writes over a simulated working day (fakeredis, virtual time).
+
+    .venv/bin/python bench/session_round_trips.py
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import redis
+import time_machine
+
+from authkit import SessionStore
+from authkit.redis import LocalRedisServer, connect, count_round_trips
+
+Request = Callable[[], object]
+Row = tuple[str, Request, Request | None]  # label, the request, set-up run before counting
+
+
+def authkit_rows(client: redis.Redis) -> list[Row]:
+    """authkit's own operations in steady state, then the one request that follows a script flush."""
+    always, half = SessionStore(client), SessionStore(client, slide="half")
+    alice, bob, dave = always.create("alice"), half.create("bob"), always.create("dave")
+    return [
+        ("authkit validate + slide (always)", lambda: always.validate(alice.id), None),
+        ("authkit validate (half, no write due)", lambda: half.validate(bob.id), None),
+        ("authkit login (create)", lambda: always.create("carol"), None),
+        ("authkit logout (destroy)", lambda: always.destroy(dave.id), None),
+        # as after a server restart: the first EVALSHA is answered NOSCRIPT, redis-py loads and retries
+        ("authkit validate, first after SCRIPT FLUSH", lambda: always.validate(alice.id), client.script_flush),
+    ]
+
+
+def pattern_rows(client: redis.Redis) -> list[Row]:
+    """The per-request commands of other stacks, replayed on a key of their own shape."""
+    key, ttl = f"session:{secrets.token_urlsafe(32)}", 1800
+    client.set(key, json.dumps({"user": "alice", "roles": ["admin"]}), ex=ttl)
+
+    def flask_session() -> object:  # load, then save the whole record with a fresh expiry
+        data = client.get(key)
+        return client.set(key, data, ex=ttl)
+
+    def express_connect_redis() -> object:  # load, then touch() the unmodified session
+        client.get(key)
+        return client.expire(key, ttl)
+
+    def django_cache_backend() -> object:  # load; save() checks the key exists, then writes it
+        data = client.get(key)
+        client.get(key)
+        return client.set(key, data, ex=ttl)
+
+    return [
+        ("pattern of Flask-Session (GET + SET)", flask_session, None),
+        ("pattern of express-session + connect-redis (GET + EXPIRE)", express_connect_redis, None),
+        ("pattern of Django cache sessions, saved each request (GET, GET, SET)", django_cache_backend, None),
+    ]
+
+
+def measure(client: redis.Redis, rows: list[Row]) -> list[tuple[str, int, str]]:
+    """Round trips and the command names the server received for each row."""
+    measured = []
+    for label, request, setup in rows:
+        if setup is not None:
+            setup()
+        with count_round_trips(client) as log:
+            request()
+        names = " ".join(command.split()[0].strip('"') for command in log.commands)
+        measured.append((label, log.round_trips, names))
+    return measured
+
+
+def writes_over_a_day(slide: str, every: timedelta, hours: int = 8) -> tuple[int, int]:
+    """Requests made and idle-deadline writes done, one request every ``every``, on virtual time."""
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+    with time_machine.travel(start, tick=False) as clock:
+        store = SessionStore(connect(fresh=True), slide=slide, absolute=timedelta(hours=hours + 1))
+        session = store.create("alice")
+        requests = writes = 0
+        while datetime.now(timezone.utc) < start + timedelta(hours=hours):
+            clock.shift(every)
+            requests += 1
+            writes += store.validate(session.id).wrote
+    return requests, writes
+
+
+def main() -> None:
+    with LocalRedisServer() as server:
+        client = server.client()
+        rows = measure(client, authkit_rows(client)) + measure(client, pattern_rows(client))
+        version = client.info("server")["redis_version"]
+    width = max(len(label) for label, _, _ in rows)
+    print(f"Round trips per request, counted from MONITOR on redis-server {version}\n")
+    print(f"{'request':<{width}}  trips  commands")
+    for label, trips, names in rows:
+        print(f"{label:<{width}}  {trips:>5}  {names}")
+    print("\nWrites to Redis over an 8-hour day (idle timeout 30 min; fakeredis, virtual time)\n")
+    print(f"{'one request every':<18}  {'requests':>8}  {'always':>6}  {'half':>6}")
+    for minutes in (1, 2, 5, 10):
+        every = timedelta(minutes=minutes)
+        made, always = writes_over_a_day("always", every)
+        _, half = writes_over_a_day("half", every)
+        print(f"{f'{minutes} min':<18}  {made:>8}  {always:>6}  {half:>6}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""The cookie app over real HTTPS on loopback: cookie flags, 401/403/503, CSRF, logout, never a 500."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+import requests
+
+from authkit import SessionStore
+from authkit.redis import connect
+from authkit.web.cookie_app import (
+    COOKIE_NAME,
+    CSRF_HEADER,
+    DEMO_ACCOUNTS,
+    clear_session_cookie,
+    create_cookie_app,
+)
+from authkit.web.server import serve
+from authkit.web.tls import LocalTLS
+from tests.conftest import free_port
+
+COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
+CLEARED = clear_session_cookie("Lax")
+
+
+@dataclass
+class Site:
+    """The same app served twice: over HTTPS (the real site) and over plain HTTP (to show Secure)."""
+
+    https: str
+    http: str
+    tls: LocalTLS
+
+    def browser(self, label: str = "laptop") -> requests.Session:
+        return self.tls.client({"Origin": self.https, "User-Agent": label})
+
+    def login(self, browser: requests.Session, user: str = "alice") -> requests.Response:
+        password = DEMO_ACCOUNTS[user][0]
+        response = browser.post(f"{self.https}/login", json={"username": user, "password": password})
+        assert response.status_code == 200, response.text
+        return response
+
+
+@pytest.fixture(scope="module")
+def tls() -> Iterator[LocalTLS]:
+    with LocalTLS() as local:
+        yield local
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis) -> SessionStore:
+    return SessionStore(redis_client)
+
+
+def _site(store: SessionStore, tls: LocalTLS, **options: str) -> Iterator[Site]:
+    app = create_cookie_app(store, **options)
+    with serve(app, ssl_context=tls.server_context) as https, serve(app) as http:
+        yield Site(https.url, http.url, tls)
+
+
+@pytest.fixture
+def site(store: SessionStore, tls: LocalTLS) -> Iterator[Site]:
+    yield from _site(store, tls)
+
+
+def csrf(response: requests.Response) -> dict[str, str]:
+    return {CSRF_HEADER: response.json()["csrf_token"]}
+
+
+# --- the cookie ----------------------------------------------------------------------------------
+
+
+def test_login_sets_a_host_only_secure_httponly_lax_cookie(site: Site) -> None:
+    browser = site.browser()
+    response = site.login(browser)
+    header = response.headers["Set-Cookie"]
+    match = COOKIE.match(header)
+    assert match, header
+    assert "Domain" not in header and "Expires" not in header and "Max-Age" not in header
+    assert browser.cookies.get(COOKIE_NAME) == match["value"]
+    me = browser.get(f"{site.https}/me")
+    assert me.status_code == 200 and me.json()["user"] == "alice"
+    assert me.headers["Cache-Control"] == "no-store"
+
+
+def test_strict_is_a_one_line_option(store: SessionStore, tls: LocalTLS) -> None:
+    for site in _site(store, tls, same_site="Strict"):
+        header = site.login(site.browser()).headers["Set-Cookie"]
+        assert header.endswith("; Secure; HttpOnly; Path=/; SameSite=Strict")
+
+
+def test_the_secure_cookie_is_not_sent_over_plain_http(site: Site) -> None:
+    browser = site.browser()
+    site.login(browser)
+    plain = browser.get(f"{site.http}/me")
+    assert "Cookie" not in plain.request.headers
+    assert plain.status_code == 401 and plain.json()["error"] == "missing"
+    assert "Set-Cookie" not in plain.headers  # nothing was sent, so nothing is cleared
+    assert browser.get(f"{site.https}/me").status_code == 200
+
+
+@pytest.mark.parametrize("username, password", [("alice", "wrong"), ("mallory", "anything"), ("alice", "")])
+def test_bad_credentials_are_401_without_a_cookie(site: Site, username: str, password: str) -> None:
+    response = site.browser().post(f"{site.https}/login", json={"username": username, "password": password})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_credentials"
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "tamper, expected",
+    [
+        (lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), "unknown"),
+        (lambda v: "bob." + v.partition(".")[2], "unknown"),
+        (lambda v: v + "x", "malformed"),
+        (lambda v: "garbage", "malformed"),
+        (lambda v: v.partition(".")[2], "malformed"),
+    ],
+    ids=["flipped", "other-user", "longer", "garbage", "no-user"],
+)
+def test_tampered_cookies_are_401_and_cleared(site: Site, tamper, expected: str) -> None:
+    browser = site.browser()
+    site.login(browser)
+    forged = tamper(browser.cookies.get(COOKIE_NAME))
+    response = requests.get(f"{site.https}/me", cookies={COOKIE_NAME: forged}, verify=site.tls.ca_file)
+    assert response.status_code == 401 and response.json()["error"] == expected
+    assert response.headers["Set-Cookie"] == CLEARED
+
+
+# --- fail closed ---------------------------------------------------------------------------------
+
+
+def test_unreachable_redis_is_503_for_every_route(tls: LocalTLS) -> None:
+    down = SessionStore(connect(f"redis://127.0.0.1:{free_port()}/0"))
+    for site in _site(down, tls):
+        browser = site.browser()
+        browser.cookies.set(COOKIE_NAME, "alice." + "A" * 43)
+        answers = [
+            browser.get(f"{site.https}/me"),
+            browser.post(f"{site.https}/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}),
+            browser.post(f"{site.https}/logout"),
+        ]
+        for response in answers:
+            assert response.status_code == 503, response.text
+            assert response.json()["error"] == "store_unavailable"
+            assert response.headers["Retry-After"] == "5"
+            assert "Set-Cookie" not in response.headers  # the session may be fine: keep the cookie
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({}, "missing_token"),
+        ({CSRF_HEADER: "not-the-token"}, "bad_token"),
+        ({CSRF_HEADER: "ünïcode"}, "bad_token"),
+        ({CSRF_HEADER: "TOKEN", "Origin": "https://evil.example"}, "bad_origin"),
+        ({CSRF_HEADER: "TOKEN", "Origin": "null"}, "bad_origin"),
+        ({CSRF_HEADER: "TOKEN", "Origin": ""}, "missing_origin"),
+    ],
+    ids=["no-token", "wrong-token", "non-ascii-token", "evil-origin", "null-origin", "no-origin"],
+)
+def test_transfer_needs_the_token_and_a_trusted_origin(site: Site, headers: dict, expected: str) -> None:
+    browser = site.browser()
+    token = site.login(browser).json()["csrf_token"]
+    headers = {k: (token if v == "TOKEN" else v) for k, v in headers.items()}
+    if headers.get("Origin") == "":
+        browser.headers.pop("Origin")
+        headers.pop("Origin")
+    response = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 10},
+                            headers={k: v.encode() for k, v in headers.items()})
+    assert response.status_code == 403 and response.json()["error"] == expected
+
+
+def test_transfer_passes_with_token_and_origin_or_referer(site: Site) -> None:
+    browser = site.browser()
+    headers = csrf(site.login(browser))
+    ok = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 10}, headers=headers)
+    assert ok.status_code == 200 and ok.json() == {"transferred": 10, "to": "bob", "by": "alice"}
+    browser.headers.pop("Origin")
+    via_referer = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 1},
+                               headers={**headers, "Referer": f"{site.https}/pay"})
+    assert via_referer.status_code == 200
+
+
+def test_login_from_another_origin_is_refused(site: Site) -> None:
+    response = site.browser().post(f"{site.https}/login", json={"username": "alice", "password": "x"},
+                                   headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403 and response.json()["error"] == "bad_origin"
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+def test_logout_clears_the_cookie_and_the_old_cookie_stays_dead(site: Site) -> None:
+    browser = site.browser()
+    headers = csrf(site.login(browser))
+    old = browser.cookies.get(COOKIE_NAME)
+    response = browser.post(f"{site.https}/logout", headers=headers)
+    assert response.status_code == 200 and response.headers["Set-Cookie"] == CLEARED
+    assert COOKIE_NAME not in browser.cookies
+    replay = requests.get(f"{site.https}/me", cookies={COOKIE_NAME: old}, verify=site.tls.ca_file)
+    assert replay.status_code == 401 and replay.json()["error"] == "unknown"
+
+
+def test_login_never_keeps_a_planted_session_id(site: Site) -> None:
+    attacker = site.browser("attacker")
+    site.login(attacker, "bob")
+    planted = attacker.cookies.get(COOKIE_NAME)
+    victim = site.browser("victim")
+    victim.cookies.set(COOKIE_NAME, planted, domain="127.0.0.1", path="/")  # planted by the attacker
+    site.login(victim, "alice")
+    assert victim.cookies.get(COOKIE_NAME) != planted
+    assert attacker.get(f"{site.https}/me").status_code == 401
+    assert victim.get(f"{site.https}/me").json()["user"] == "alice"
+
+
+def test_devices_logout_one_and_everywhere(site: Site) -> None:
+    laptop, phone, tablet = (site.browser(x) for x in ("laptop", "phone", "tablet"))
+    token = {b: csrf(site.login(b)) for b in (laptop, phone, tablet)}
+    listed = laptop.get(f"{site.https}/sessions").json()["sessions"]
+    assert [(s["label"], s["current"]) for s in listed] == [("laptop", True), ("phone", False), ("tablet", False)]
+    phone_handle = listed[1]["handle"]
+    assert laptop.post(f"{site.https}/sessions/{phone_handle}/revoke", headers=token[laptop]).json() == {"revoked": True}
+    assert phone.get(f"{site.https}/me").status_code == 401
+    assert laptop.post(f"{site.https}/sessions/{phone_handle}/revoke", headers=token[laptop]).status_code == 404
+    site.login(phone)
+    kept = laptop.post(f"{site.https}/logout-all", json={"keep_current": True}, headers=token[laptop])
+    assert kept.json() == {"ended": 2} and "Set-Cookie" not in kept.headers
+    assert [b.get(f"{site.https}/me").status_code for b in (laptop, phone, tablet)] == [200, 401, 401]
+    everything = laptop.post(f"{site.https}/logout-all", headers=token[laptop])
+    assert everything.json() == {"ended": 1} and everything.headers["Set-Cookie"] == CLEARED
+
+
+def test_a_role_change_applies_on_the_next_request_and_rotates_the_id(site: Site) -> None:
+    admin, bob = site.browser("admin"), site.browser("bob")
+    admin_token = csrf(site.login(admin, "alice"))
+    bob_token = csrf(site.login(bob, "bob"))
+    old = bob.cookies.get(COOKIE_NAME)
+    assert bob.post(f"{site.https}/transfer", json={"to": "carol", "amount": 5}, headers=bob_token).status_code == 200
+    changed = admin.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": []}, headers=admin_token)
+    assert changed.status_code == 200
+    me = bob.get(f"{site.https}/me")
+    assert me.json()["roles"] == [] and COOKIE.match(me.headers["Set-Cookie"])
+    assert bob.cookies.get(COOKIE_NAME) != old
+    denied = bob.post(f"{site.https}/transfer", json={"to": "carol", "amount": 5}, headers=csrf(me))
+    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
+    replay = requests.get(f"{site.https}/me", cookies={COOKIE_NAME: old}, verify=site.tls.ca_file)
+    assert replay.status_code == 401
+    not_admin = bob.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": ["admin"]}, headers=csrf(me))
+    assert not_admin.status_code == 403
+
+
+# --- never a 500 ---------------------------------------------------------------------------------
+
+_JUNK_BODIES = [
+    b"", b"not json", b"[]", b"null", b'"text"', b"{}", b'{"username": 1, "password": 2}',
+    b'{"username": ["a"], "password": {}}', b'{"username": "\\ud800", "password": "\\ud800"}',
+    b'{"to": "bob", "amount": "10"}', b'{"to": "bob", "amount": 1e309}', b'{"to": "bob", "amount": true}',
+    b'{"to": "../../etc", "amount": 1}', b'{"to": "bob", "amount": -5}', b'{"to": "bob", "amount": 10000000}',
+    b'{"user": "bob", "roles": "admin"}', b'{"user": "bob", "roles": ["ADMIN ", 1]}', b'{"user": 7, "roles": []}',
+    b'{"user": "nobody", "roles": []}', b'{"keep_current": "yes"}', b"\xff\xfe\x00", b"{" * 5000,
+]
+
+
+@pytest.mark.parametrize("path", ["/login", "/transfer", "/admin/roles", "/logout-all", "/sessions/x/revoke"])
+def test_no_input_makes_a_500(site: Site, path: str) -> None:
+    browser = site.browser()
+    headers = {**csrf(site.login(browser)), "Content-Type": "application/json"}
+    for body in _JUNK_BODIES:
+        response = browser.post(f"{site.https}{path}", data=body, headers=headers)
+        assert response.status_code in (200, 400, 401, 403, 404, 413), (body, response.status_code, response.text)
+        assert response.headers["Content-Type"] == "application/json"
+    assert browser.post(f"{site.https}/login", data=b"x" * 20_000, headers=headers).status_code == 413
+    for method, odd in [("GET", "/login"), ("DELETE", "/me"), ("GET", "/nope"), ("POST", "/me")]:
+        assert browser.request(method, f"{site.https}{odd}").status_code in (404, 405)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Referer": "http://[::1"},
+        {"Referer": "not a url"},
+        {"Origin": "\x7f\x00junk"},
+        {"Cookie": f"{COOKIE_NAME}=\"quoted\\\"value\""},
+        {"Cookie": f"{COOKIE_NAME}=alice.{'A' * 43}; {COOKIE_NAME}=bob.{'B' * 43}"},
+        {"Cookie": "=; ;;=="},
+        {CSRF_HEADER: "\xff" * 5000},
+    ],
+    ids=["ipv6-referer", "text-referer", "control-origin", "quoted-cookie", "two-cookies", "empty-cookie", "huge-token"],
+)
+def test_odd_headers_never_make_a_500(site: Site, headers: dict) -> None:
+    browser = site.browser()
+    token = csrf(site.login(browser))
+    browser.headers.pop("Origin")
+    for method, path in [("GET", "/me"), ("POST", "/transfer"), ("POST", "/login")]:
+        sent = {**token, **headers} if "Cookie" not in headers else headers
+        response = requests.request(method, f"{site.https}{path}", json={"to": "bob", "amount": 1},
+                                    headers={k: v.encode("latin-1") for k, v in sent.items()}, verify=site.tls.ca_file)
+        assert response.status_code in (400, 401, 403), (method, path, response.status_code, response.text)

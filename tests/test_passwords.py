@@ -1,0 +1,89 @@
+"""authkit.passwords: scrypt hashes that describe themselves, salted, checked in constant time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from authkit import hash_password, verify_password
+from authkit.passwords import DEFAULT_LOG2_N, DEFAULT_P, DEFAULT_R, HASH_BYTES, SALT_BYTES
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def stored() -> str:
+    return hash_password(PASSWORD)  # one hash for the module: scrypt costs ~0.3 s by design
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+def test_the_right_password_verifies_and_a_wrong_one_does_not(stored: str) -> None:
+    assert verify_password(PASSWORD, stored) is True
+    assert verify_password(PASSWORD + " ", stored) is False
+    assert verify_password("", stored) is False
+
+
+def test_the_hash_says_how_it_was_made(stored: str) -> None:
+    _, scheme, params, salt, digest = stored.split("$")
+    assert (scheme, params) == ("scrypt", f"ln={DEFAULT_LOG2_N},r={DEFAULT_R},p={DEFAULT_P}")
+    assert (DEFAULT_LOG2_N, DEFAULT_R, DEFAULT_P) >= (17, 8, 1)  # OWASP's minimum for scrypt
+    assert len(base64.b64decode(salt + "==")) == SALT_BYTES >= 16
+    assert len(base64.b64decode(digest + "=")) == HASH_BYTES == 32
+    assert PASSWORD not in stored
+
+
+def test_each_hash_has_its_own_salt(stored: str) -> None:
+    again = hash_password(PASSWORD)
+    assert again != stored and again.split("$")[3] != stored.split("$")[3]
+    assert verify_password(PASSWORD, again)
+
+
+def test_the_cost_is_read_from_the_stored_hash() -> None:
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(b"older, cheaper hash", salt=salt, n=2**10, r=4, p=2, dklen=32)
+    stored = f"$scrypt$ln=10,r=4,p=2${_b64(salt)}${_b64(digest)}"
+    assert verify_password("older, cheaper hash", stored) is True
+    assert verify_password("older, cheaper hash!", stored) is False
+
+
+def test_unicode_is_normalized_before_hashing() -> None:
+    salt = b"0123456789abcdef"
+    composed = hashlib.scrypt("pässword".encode(), salt=salt, n=2**10, r=8, p=1, dklen=32)
+    stored = f"$scrypt$ln=10,r=8,p=1${_b64(salt)}${_b64(composed)}"
+    assert verify_password("pa\u0308ssword", stored) is True  # "a" + combining diaeresis, NFKC → "ä"
+
+
+_SALT, _HASH = _b64(b"s" * 16), _b64(b"h" * 32)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "plain text password",
+        f"$scrypt$ln=10,r=8,p=1${_SALT}$",
+        f"$scrypt$ln=10,r=8,p=1${_SALT}${_HASH}\n",
+        f"$scrypt$ln=30,r=8,p=1${_SALT}${_HASH}",  # 2**30: a memory bomb, refused
+        f"$scrypt$ln=0,r=8,p=1${_SALT}${_HASH}",
+        f"$scrypt$ln=10,r=0,p=1${_SALT}${_HASH}",
+        f"$scrypt$ln=10,r=8,p=99${_SALT}${_HASH}",
+        f"$scrypt$ln=10,r=8,p=1$!!!!!!!!!!!!!!!!!!!!!!${_HASH}",
+        f"$scrypt$ln=10,r=8,p=1${_SALT}AAA${_HASH}",  # 25 base64 characters: an impossible length
+        f"$argon2id$v=19,m=65536,t=3,p=4${_SALT}${_HASH}",
+        None,
+    ],
+    ids=["empty", "plain", "no-hash", "trailing-newline", "huge-cost", "zero-cost", "zero-r", "huge-p",
+         "bad-salt", "bad-length", "other-scheme", "none"],
+)
+def test_unreadable_hashes_never_verify(stored: str) -> None:
+    assert verify_password("anything", stored) is False
+
+
+@pytest.mark.parametrize("password", ["\ud800", "x" * 100_000, "\x00"])
+def test_odd_passwords_are_just_wrong(stored: str, password: str) -> None:
+    assert verify_password(password, stored) is False
