@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from datetime import timedelta
 from typing import Any, NamedTuple
@@ -18,6 +17,7 @@ from authkit.redis import connect
 from authkit.refresh import RefreshFamilies, TokenService
 from authkit.revocation import AccessGuard, RevocationStore
 from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.web.body import json_object
 
 REALM = "authkit"
 #: RFC 6750 §3.1: each error code and the status it travels with.
@@ -118,13 +118,8 @@ def _authenticate(required_scope: str | None = None) -> dict[str, Any]:
 
 def _json_fields(*names: str) -> list[str]:
     """The named string fields of a JSON object body, or ``invalid_request``."""
-    body: Any = None
-    if request.is_json:
-        try:
-            body = json.loads(request.get_data())
-        except (ValueError, RecursionError):  # bad UTF-8, bad JSON, or "[[[[…" nested too deep
-            body = None
-    values = [body.get(name) if isinstance(body, dict) else None for name in names]
+    body = json_object() or {}
+    values = [body.get(name) for name in names]
     if not all(isinstance(value, str) and 0 < len(value) <= 4096 for value in values):
         fields = ", ".join(f'"{name}": "..."' for name in names)
         raise GrantError("invalid_request", f"send a JSON object {{{fields}}}")

@@ -21,6 +21,7 @@ from werkzeug.http import dump_cookie
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.passwords import hash_password, verify_password
 from authkit.sessions import Session, SessionStore
+from authkit.web.body import json_object
 
 COOKIE_NAME = "__Host-sid"  # __Host-: the browser insists on Secure, Path=/ and no Domain
 CSRF_HEADER = "X-CSRF-Token"
@@ -140,8 +141,8 @@ def create_cookie_app(
         return wrapper
 
     def body(*fields: str) -> dict[str, Any]:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict) or any(name not in data for name in fields):
+        data = json_object()
+        if data is None or any(name not in data for name in fields):
             raise InvalidRequest(f"expected a JSON object with {', '.join(fields)}")
         return data
 
@@ -210,8 +211,8 @@ def create_cookie_app(
     @with_session
     def logout_all() -> Response:
         """End every session of this user; with ``{"keep_current": true}`` all but this one."""
-        data = request.get_json(silent=True)
-        keep = isinstance(data, dict) and data.get("keep_current") is True
+        data = json_object()
+        keep = data is not None and data.get("keep_current") is True
         ended = store.destroy_all(g.session.user_id, keep=g.session.id if keep else None)
         response = jsonify(ended=ended)
         if not keep:

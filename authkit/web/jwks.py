@@ -10,6 +10,7 @@ from authkit import jws
 from authkit.errors import TokenError
 from authkit.keys import KeySet
 from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.web.body import json_object
 
 JWKS_PATH = "/.well-known/jwks.json"
 JWKS_MAX_AGE = 60  # seconds a verifier may cache the key set: how long a retired key can linger
@@ -31,9 +32,8 @@ def create_auth_app(keys: KeySet, issuer: str, audience: str) -> Flask:
     @app.post("/token")
     def token() -> tuple[Response, int]:
         """Demo stand-in for a login: an access token for the JSON body's ``sub`` (and ``scope``)."""
-        body = request.get_json(silent=True)
-        sub = body.get("sub") if isinstance(body, dict) else None
-        scope = body.get("scope", "") if isinstance(body, dict) else ""
+        body = json_object() or {}
+        sub, scope = body.get("sub"), body.get("scope", "")
         if not isinstance(sub, str) or not 0 < len(sub) <= 64 or not isinstance(scope, str):
             return jsonify(error="invalid_request", error_description='send JSON {"sub": "<name>"}'), 400
         access = tokens.issue_access(sub, scope=scope)
