@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import re
+import statistics
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch, Patch
 
 from authkit.course.notebooks import ROOT
+
+if TYPE_CHECKING:
+    from authkit.experiments import SlideCost
+    from authkit.timeline import Timeline
 
 FIGURES_DIR = ROOT / "build" / "figures"
 
@@ -64,4 +73,193 @@ def two_approaches(token_bytes: int, cookie_bytes: int, session_record_bytes: in
         ax.axis("off")
     fig.tight_layout()
     save_figure(fig, "00_two_approaches")
+    return fig
+
+
+# --- notebook 07: the measured trade-offs --------------------------------------------------------
+
+ACCEPTED, REFUSED, LOGOUT, THEFT = "#2e9d4a", "#d9d9d9", "#c0392b", "#e67e22"
+POLICY_COLOURS = {"always": "#4c72b0", "half": "#dd8452"}
+_NUMBER = re.compile(r"^(-|[×x~]?-?[\d.,]+(e-?\d+)?%?|inf|None)?$")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Rows as aligned plain text, numbers to the right: the exact numbers behind a figure (no pandas)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    numeric = [all(_NUMBER.match(row[i]) for row in cells[1:]) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Rows as an HTML table; cells are the course's own HTML (links, ``<br>``), not user input."""
+    head = "".join(f'<th style="text-align:left">{h}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f'<td style="text-align:left;vertical-align:top">{c}</td>' for c in row)
+                   + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _minutes(seconds: float) -> str:
+    """``seconds`` as "8 min", "2.5 min" or "40 s"."""
+    if seconds == math.inf:
+        return "to the end"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+def revocation_windows(timelines: Sequence[Timeline]) -> Figure:
+    """Figure 1: one bar per strategy and stolen credential, green while the server still accepts it."""
+    rows = [(t, label) for t in timelines for label in t.series if label.startswith("stolen")]
+    fig, ax = plt.subplots(figsize=(11, 0.62 * len(rows) + 1.6))
+    for y, (timeline, label) in enumerate(reversed(rows)):
+        for value, colour in ((True, ACCEPTED), (False, REFUSED)):
+            spans = [(start / 60, width / 60) for start, width in timeline.spans(label, value)]
+            ax.broken_barh(spans, (y - 0.32, 0.64), facecolors=colour)
+        window = timeline.revocation_window(label)
+        end = timeline.event_time("logout") + window
+        text = "refused at logout" if window == 0 else f"{_minutes(window)} after logout"
+        ax.text(min(end, timeline.times[-1]) / 60 + 0.2, y, text, va="center", fontsize=9, fontweight="bold")
+    logout, theft = timelines[0].event_time("logout") / 60, timelines[0].event_time("steal") / 60
+    ax.axvline(theft, color=THEFT, linestyle=":", linewidth=2, label=f"attacker copies the credentials ({theft:g} min)")
+    ax.axvline(logout, color=LOGOUT, linestyle="--", linewidth=2, label=f"user logs out ({logout:g} min)")
+    ax.set_yticks(range(len(rows)), [f"{t.approach}\n{label}" for t, label in reversed(rows)], fontsize=9)
+    ax.set_xlim(0, timelines[0].times[-1] / 60 + 4.5)
+    ax.set_xlabel("minutes after login (virtual time; probed every %g s)" % timelines[0].step)
+    ax.set_title("How long does a stolen credential keep working after the user logs out?")
+    handles = [Patch(color=ACCEPTED, label="server accepts it"), Patch(color=REFUSED, label="server refuses it")]
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc="upper center",
+              bbox_to_anchor=(0.5, -0.1 - 0.3 / len(rows)), ncol=4, fontsize=9, frameon=False)
+    fig.tight_layout()
+    save_figure(fig, "07_revocation_windows")
+    return fig
+
+
+def exposure_by_lifetime(windows: dict[int, list[float]]) -> Figure:
+    """Figure 2: stolen-token exposure after logouts at random moments, per access-token lifetime."""
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    lifetimes = list(windows)
+    data = [[w / 60 for w in windows[minutes]] for minutes in lifetimes]
+    ax.boxplot(data, positions=range(len(lifetimes)), widths=0.5, showmeans=True, meanline=True,
+               medianprops={"color": "#333333"}, meanprops={"color": LOGOUT, "linestyle": "--"})
+    for x, values in enumerate(data):
+        jitter = [x + 0.3 * ((i * 0.618034) % 1 - 0.5) for i in range(len(values))]  # spread, not random
+        ax.scatter(jitter, values, s=8, alpha=0.35, color=POLICY_COLOURS["always"])
+        ax.annotate(f"mean {statistics.fmean(values):.1f} min\nmax {max(values):.1f} min", (x + 0.3, max(values)),
+                    fontsize=8, va="top")
+    ax.set_xticks(range(len(lifetimes)), [f"{m} min access token" for m in lifetimes])
+    ax.set_xlim(-0.6, len(lifetimes) - 0.1)
+    ax.set_ylabel("minutes a stolen token still works after logout")
+    samples = len(data[0])
+    ax.set_title(f"Does a shorter access token shrink the exposure? Yes, in proportion\n"
+                 f"({samples} logouts at random moments per lifetime; dashed red: mean)")
+    fig.tight_layout()
+    save_figure(fig, "07_exposure_by_lifetime")
+    return fig
+
+
+def _sliding_panel(ax: Axes, timeline: Timeline, title: str) -> None:
+    """Now (x) against the deadlines (y): the session dies where the diagonal meets the lower one."""
+    records = [*timeline.logins, *(r for r in timeline.requests if r.accepted)]
+    records.sort(key=lambda r: r.at)
+    end = timeline.times[-1] / 60
+    death = timeline.death("user session")
+    stop = (death if death is not None else timeline.times[-1]) / 60
+    xs, ys = [], []
+    for record, following in zip(records, [*records[1:], None]):
+        until = min(following.at / 60 if following else stop, stop)
+        xs += [record.at / 60, until]
+        ys += [record.idle_deadline / 60] * 2  # type: ignore[operator]
+    ax.plot(xs, ys, color=POLICY_COLOURS["always"], linewidth=2, label="idle deadline (reported by the store)")
+    cap = records[0].absolute_deadline / 60  # type: ignore[operator]
+    ax.axhline(cap, color=LOGOUT, linestyle="--", label="absolute deadline (never moves)")
+    ax.plot([0, end], [0, end], color="#777777", linewidth=1, label="now")
+    accepted = [r.at / 60 for r in timeline.requests if r.accepted]
+    refused = [r.at / 60 for r in timeline.requests if not r.accepted]
+    ax.scatter(accepted, accepted, marker="o", color=ACCEPTED, zorder=3, label="request accepted (slides)")
+    if refused:
+        ax.scatter(refused, refused, marker="x", color=LOGOUT, s=60, zorder=3, label="request refused")
+    for start, width in timeline.spans("user session", True):
+        ax.axvspan(start / 60, (start + width) / 60, ymax=0.02, color=ACCEPTED, linewidth=0, zorder=0)
+    if death is not None:
+        reason = next((r.reason for r in timeline.requests if not r.accepted), "")
+        ax.annotate(f"dies at {death / 60:g} min\n({reason.replace('_', ' ') or 'no request'})", (death / 60, death / 60),
+                    xytext=(death / 60 - 9, death / 60 + 6), arrowprops={"arrowstyle": "->"}, fontsize=9)
+    ax.set_xlim(0, end)
+    ax.set_ylim(0, max(cap, end) + 8)
+    ax.set_xlabel("minutes after login (green strip: probes say alive)")
+    ax.set_title(title, fontsize=10)
+
+
+def sliding_expiration(idle_death: Timeline, absolute_death: Timeline) -> Figure:
+    """Figure 3: each request pushes the idle deadline; the absolute deadline caps it."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    _sliding_panel(left, idle_death, "A gap longer than the idle timeout ends it")
+    _sliding_panel(right, absolute_death, "Steady use cannot pass the absolute timeout")
+    left.set_ylabel("deadline (minutes after login)")
+    left.legend(fontsize=8, loc="upper left")
+    fig.suptitle("When does a sliding session die? At an idle gap, or at the absolute cap, whichever comes first")
+    fig.tight_layout()
+    save_figure(fig, "07_sliding_expiration")
+    return fig
+
+
+def write_amplification(costs: Sequence[SlideCost]) -> Figure:
+    """Figure 4: Redis writes per 1,000 requests, and how early the session may die, per slide policy."""
+    gaps = sorted({c.gap for c in costs})
+    by = {(c.policy, c.gap): c for c in costs}
+    fig, (writes_ax, early_ax) = plt.subplots(1, 2, figsize=(12, 4.6))
+    for offset, policy in ((-0.2, "always"), (0.2, "half")):
+        xs = [i + offset for i in range(len(gaps))]
+        writes = [by[policy, g].writes_per_1000 for g in gaps]
+        early = [by[policy, g].earliest / 60 for g in gaps]
+        label = {"always": "slide on every request", "half": "slide only past half the idle window"}[policy]
+        writes_ax.bar(xs, writes, width=0.4, color=POLICY_COLOURS[policy], label=label)
+        early_ax.bar(xs, early, width=0.4, color=POLICY_COLOURS[policy])
+        for x, w, e in zip(xs, writes, early):
+            writes_ax.text(x, w * 1.1, f"{w:g}", ha="center", fontsize=8)
+            early_ax.text(x, e + 0.3, f"{e:.1f}", ha="center", fontsize=8)
+    bound = costs[0].idle / 2 / 60
+    early_ax.axhline(bound, color=LOGOUT, linestyle="--", label=f"bound: half the idle window ({bound:g} min)")
+    writes_ax.set_yscale("log")
+    writes_ax.set_ylim(1, 3000)
+    writes_ax.set_ylabel("Redis writes per 1,000 requests (log scale)")
+    writes_ax.set_title("How many requests write to Redis?", fontsize=10)
+    early_ax.set_ylim(0, bound * 1.25)
+    early_ax.set_ylabel("minutes the session may die early")
+    early_ax.set_title("The price: the deadline lags, by less than half the idle window", fontsize=10)
+    for ax in (writes_ax, early_ax):
+        ax.set_xticks(range(len(gaps)), [f"a request every {_minutes(g)}" for g in gaps], fontsize=9)
+    handles = writes_ax.get_legend_handles_labels()[0] + early_ax.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.suptitle("Is sliding on every request worth a write each time?")
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    save_figure(fig, "07_write_amplification")
+    return fig
+
+
+def cost_per_request(rows: Sequence[tuple[str, float | None, int | None]], *, note: str = "") -> Figure:
+    """Figure 5: wall time per check (relative to HS256 verify) next to Redis round trips per check."""
+    measured = list(rows)
+    fig, (time_ax, trips_ax) = plt.subplots(1, 2, figsize=(12, 0.55 * len(rows) + 1.8),
+                                            gridspec_kw={"width_ratios": [3, 1]}, sharey=True)
+    base = measured[0][1] or 1.0
+    ys = list(range(len(measured)))[::-1]
+    for y, (label, secs, trips) in zip(ys, measured):
+        if secs is None:
+            time_ax.text(0.02, y, "not measured: no redis-server here", va="center", fontsize=8, style="italic")
+        else:
+            time_ax.barh(y, secs * 1e6, color=POLICY_COLOURS["always"])
+            time_ax.text(secs * 1e6, y, f"  {secs * 1e6:.0f} µs  (×{secs / base:.1f})", va="center", fontsize=8)
+        trips_ax.barh(y, trips or 0, color=POLICY_COLOURS["half"])
+        trips_ax.text((trips or 0) + 0.05, y, "?" if trips is None else str(trips), va="center", fontsize=9)
+    time_ax.set_yticks(ys, [label for label, _, _ in measured], fontsize=9)
+    time_ax.set_xlabel("microseconds per request on this machine, this run (ratios: vs the first bar)")
+    time_ax.margins(x=0.25)
+    trips_ax.set_xlabel("Redis round trips per request")
+    trips_ax.set_xlim(0, 2.5)
+    fig.suptitle("What does checking one request cost?" + (f"\n{note}" if note else ""), fontsize=11)
+    fig.tight_layout()
+    save_figure(fig, "07_cost_per_request")
     return fig

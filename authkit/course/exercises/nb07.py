@@ -1,0 +1,105 @@
+"""Exercises of notebook 07 (revocation windows and sliding expiration): predict, then measure."""
+
+from __future__ import annotations
+
+import math
+
+from authkit.course.exercise import Incorrect, expect, register
+
+
+def stolen_token_window(issued_at: float, access_ttl: float, logout_at: float) -> float:
+    """Seconds a copied stateless access token still works after the user logs out at ``logout_at``."""
+    return max(0.0, issued_at + access_ttl - logout_at)
+
+
+def _check_stolen_token_window(fn) -> None:
+    cases = ((0, 900, 420), (0, 900, 0), (0, 900, 900), (0, 900, 1200), (300, 300, 420), (60, 3600, 61))
+    for issued_at, ttl, logout_at in cases:
+        got = fn(issued_at, ttl, logout_at)
+        if not isinstance(got, (int, float)):
+            raise Incorrect(f"expected a number of seconds, got {got!r}")
+        expect(float(got), stolen_token_window(issued_at, ttl, logout_at),
+               f"issued_at={issued_at}, access_ttl={ttl}, logout_at={logout_at}")
+
+
+register(
+    "stolen_token_window",
+    checker=_check_stolen_token_window,
+    hints=(
+        "Logging out changes nothing the verifier looks at: the copy works until its exp.",
+        "exp = issued_at + access_ttl; the window is what is left of that after logout_at.",
+        "A token that expired before the logout leaves no window at all: never return a negative number.",
+    ),
+    reference=stolen_token_window,
+)
+
+
+def session_death(requests: list[float], idle: float, absolute: float) -> float:
+    """When a session created at 0 dies, given the times of the requests its owner sends."""
+    last = 0.0
+    for at in sorted(requests):
+        if at >= min(last + idle, absolute):
+            break  # this request arrives too late: the session is already gone
+        last = at
+    return min(last + idle, absolute)
+
+
+def _check_session_death(fn) -> None:
+    cases = (
+        ([], 600, 1800),
+        ([60, 180, 240, 420], 600, 1800),
+        ([60, 180, 240, 420, 1200], 600, 1800),
+        ([120 * i for i in range(1, 18)], 600, 1800),
+        ([599], 600, 1800),
+        ([600, 700], 600, 1800),
+        ([500, 1000, 1500, 1790], 600, 1800),
+    )
+    for requests, idle, absolute in cases:
+        expect(fn(list(requests), idle, absolute), session_death(requests, idle, absolute),
+               f"requests={list(requests)}, idle={idle}, absolute={absolute}")
+
+
+register(
+    "session_death",
+    checker=_check_session_death,
+    hints=(
+        "Walk through the requests in time order, remembering when the last accepted one came.",
+        "A request is accepted only if it arrives before min(last + idle, absolute); at that instant "
+        "the session is already dead (the store compares now >= deadline).",
+        "A late request does not revive anything: stop at the first one that arrives too late, and "
+        "answer min(last + idle, absolute).",
+    ),
+    reference=session_death,
+)
+
+
+def half_window_writes(gap: float, requests: int, idle: float) -> int:
+    """Writes the "half" policy makes for ``requests`` requests every ``gap`` seconds after login at 0."""
+    last, writes = 0.0, 0
+    for n in range(1, requests + 1):
+        now = n * gap
+        if now - last >= idle / 2:
+            last, writes = now, writes + 1
+    return writes
+
+
+def _check_half_window_writes(fn) -> None:
+    for gap, requests, idle in ((10, 1000, 1800), (60, 1000, 1800), (300, 1000, 1800), (900, 10, 1800),
+                                (1000, 10, 1800), (7, 100, 60), (1, 5, 1800)):
+        expect(fn(gap, requests, idle), half_window_writes(gap, requests, idle),
+               f"gap={gap}, requests={requests}, idle={idle}")
+    if fn(60, 1000, 1800) != 1000 // math.ceil(900 / 60):
+        raise Incorrect("the closed form requests // ceil((idle / 2) / gap) should agree for gap=60")
+
+
+register(
+    "half_window_writes",
+    checker=_check_half_window_writes,
+    hints=(
+        "Login writes last_seen = 0. A request writes only when now - last_seen >= idle / 2.",
+        "Each write moves last_seen to that request's time; requests in between write nothing.",
+        "A loop over n = 1 … requests with now = n * gap is enough; or find the closed form "
+        "requests // ceil((idle / 2) / gap).",
+    ),
+    reference=half_window_writes,
+)

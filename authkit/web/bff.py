@@ -1,0 +1,196 @@
+"""The hybrid architecture: a session cookie at the edge, short-lived JWTs behind it.
+
+A backend-for-frontend (BFF) faces the browser over HTTPS with a ``__Host-`` session cookie kept
+in Redis, so logout at the edge is immediate. For each API call it mints a 60-second access token
+and forwards the call to an internal service, which verifies the token offline through the BFF's
+published JWKS. The browser never holds a JWT; once the session is gone, no new token is minted,
+and the last one minted dies within its 60 seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import timedelta
+from typing import Any
+
+import requests
+from flask import Flask, Response, jsonify, request
+
+from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
+from authkit.keys import KeySet, SigningKey
+from authkit.passwords import verify_password
+from authkit.sessions import Session, SessionStore
+from authkit.tokens import TokenIssuer
+from authkit.web.cookie_app import (
+    COOKIE_NAME, CSRF_HEADER, DemoUser, clear_session_cookie, csrf_reason, demo_users, origin_reason,
+    request_origin, session_cookie,
+)
+from authkit.web.jwks import JWKS_MAX_AGE, JWKS_PATH, create_resource_app
+from authkit.web.body import json_object
+from authkit.web.server import serve
+from authkit.web.tls import LocalTLS
+
+INTERNAL_TOKEN_TTL = timedelta(seconds=60)  # the longest a minted token outlives the edge session
+INTERNAL_TIMEOUT = 5.0  # seconds the BFF waits for the internal service
+
+
+def create_key_publisher(keys: KeySet) -> Flask:
+    """The internal JWKS endpoint: public keys only, for services that verify the BFF's tokens."""
+    app = Flask("authkit.bff_keys")
+
+    @app.get(JWKS_PATH)
+    def jwks() -> Response:
+        """The BFF's public signing keys (RFC 7517 §5)."""
+        response = jsonify(keys.jwks())
+        response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+        return response
+
+    return app
+
+
+def create_bff_app(
+    store: SessionStore,
+    keys: KeySet,
+    *,
+    internal_url: str,
+    issuer: str,
+    audience: str,
+    token_ttl: timedelta = INTERNAL_TOKEN_TTL,
+    users: Mapping[str, DemoUser] | None = None,
+    trusted_origins: Collection[str] | None = None,
+    on_mint: Callable[[str], None] | None = None,
+) -> Flask:
+    """The edge: ``POST /login``, ``GET /api/me`` (forwarded with a fresh JWT), ``POST /logout``.
+
+    ``on_mint`` sees every token minted (for demonstrations and tests); the browser never does.
+    """
+    if not keys.current.public_jwk():
+        raise ValueError("the BFF signs with an asymmetric key: internal services must not hold a secret")
+    directory = demo_users() if users is None else users
+    tokens = TokenIssuer(keys, issuer=issuer, audience=audience, access_ttl=token_ttl)
+    upstream = requests.Session()
+    upstream.trust_env = False  # no proxy from the environment between the BFF and its service
+    app = Flask("authkit.bff")
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
+
+    def allowed_origins() -> Collection[str]:
+        return trusted_origins if trusted_origins is not None else {request.host_url.rstrip("/")}
+
+    def origin() -> str | None:
+        return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
+
+    def current_session() -> Session:
+        cookie = request.cookies.get(COOKIE_NAME)
+        if not cookie:
+            raise SessionError("missing", "no session cookie: log in first")
+        return store.validate(cookie)  # one round trip; slides the idle deadline
+
+    def with_cookie(response: Response, session: Session) -> Response:
+        if session.rotated:
+            response.headers.add("Set-Cookie", session_cookie(session.id))
+        return response
+
+    @app.post("/login")
+    def login() -> Response | tuple[Response, int]:
+        """Check the password, start a session, set the cookie; no token reaches the browser."""
+        reason = origin_reason(origin(), allowed_origins())
+        if reason is not None:
+            raise CsrfRejected(reason, "refused: login from an untrusted origin")
+        data = json_object() or {}
+        username, password = data.get("username"), data.get("password")
+        user = directory.get(username) if isinstance(username, str) else None
+        if user is None or not isinstance(password, str) or not verify_password(password, user.password_hash):
+            return jsonify(error="invalid_credentials", message="wrong username or password"), 401
+        session = store.create(username, roles=user.roles)
+        response = jsonify(user=username, csrf_token=session.csrf_token)
+        response.headers.add("Set-Cookie", session_cookie(session.id))
+        return response
+
+    @app.get("/api/me")
+    def me() -> Response | tuple[Response, int]:
+        """Validate the cookie, mint a short JWT for this call, forward it to the internal service."""
+        session = current_session()
+        token = tokens.issue_access(session.user_id, scope=" ".join(session.roles))
+        if on_mint is not None:
+            on_mint(token)
+        try:
+            answer = upstream.get(f"{internal_url}/me", headers={"Authorization": f"Bearer {token}"},
+                                  timeout=INTERNAL_TIMEOUT)
+        except requests.RequestException as err:
+            return jsonify(error="bad_gateway", message=f"internal service unreachable ({type(err).__name__})"), 502
+        if answer.status_code != 200:
+            return jsonify(error="bad_gateway", message=f"internal service said {answer.status_code}"), 502
+        body = answer.json()
+        response = jsonify(user=body["sub"], scope=body["scope"], token_ttl=int(token_ttl.total_seconds()))
+        return with_cookie(response, session)
+
+    @app.post("/logout")
+    def logout() -> Response:
+        """Trusted Origin and CSRF token, then delete the session: no token is minted for it again."""
+        session = current_session()
+        reason = csrf_reason(session.csrf_token, request.headers.get(CSRF_HEADER), origin(), allowed_origins())
+        if reason is not None:
+            raise CsrfRejected(reason, "refused: logout needs a trusted Origin and the CSRF token")
+        store.destroy(session.id)
+        response = jsonify(logged_out=True)
+        response.headers.add("Set-Cookie", clear_session_cookie())
+        return response
+
+    @app.errorhandler(SessionError)
+    def session_refused(err: SessionError) -> tuple[Response, int]:
+        response = jsonify(error=err.reason, message=err.args[0])
+        if request.cookies.get(COOKIE_NAME):
+            response.headers.add("Set-Cookie", clear_session_cookie())
+        return response, 401
+
+    @app.errorhandler(CsrfRejected)
+    def csrf_refused(err: CsrfRejected) -> tuple[Response, int]:
+        return jsonify(error=err.reason, message=err.args[0]), 403
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(err: StoreUnavailable) -> tuple[Response, int]:
+        return jsonify(error=err.reason, message="the session store is unreachable"), 503
+
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app
+
+
+class Hybrid:
+    """All three on loopback: JWKS publisher and internal service over HTTP, the BFF over HTTPS."""
+
+    def __init__(self, store: SessionStore, *, issuer: str = "https://bff.example",
+                 audience: str = "https://internal.example", token_ttl: timedelta = INTERNAL_TOKEN_TTL,
+                 users: Mapping[str, DemoUser] | None = None) -> None:
+        self.keys = KeySet(SigningKey.generate("EdDSA"))
+        self.minted: list[str] = []
+        self.tls = LocalTLS()
+        self.publisher = serve(create_key_publisher(self.keys))
+        self.internal = serve(create_resource_app(f"{self.publisher.url}{JWKS_PATH}", issuer, audience))
+        bff = create_bff_app(store, self.keys, internal_url=self.internal.url, issuer=issuer, audience=audience,
+                             token_ttl=token_ttl, users=users, on_mint=self.minted.append)
+        self.edge = serve(bff, ssl_context=self.tls.server_context)
+
+    @property
+    def url(self) -> str:
+        """The BFF's HTTPS origin, the only address a browser knows."""
+        return self.edge.url
+
+    def browser(self) -> requests.Session:
+        """A client that trusts the throwaway CA and sends the BFF's Origin, as a browser would."""
+        return self.tls.client(headers={"Origin": self.url})
+
+    def stop(self) -> None:
+        """Stop the three servers and drop the CA."""
+        for server in (self.edge, self.internal, self.publisher):
+            server.stop()
+        self.tls.close()
+
+    def __enter__(self) -> Hybrid:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

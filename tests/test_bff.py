@@ -1,0 +1,122 @@
+"""The hybrid architecture end to end on loopback: cookie -> BFF -> 60 s JWT -> internal service via JWKS."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Iterator
+
+import pytest
+import requests
+import time_machine
+
+from authkit.keys import KeySet, SigningKey
+from authkit.redis import connect
+from authkit.sessions import SessionStore
+from authkit.timeline import START
+from authkit.tokens import TokenVerifier
+from authkit.web.bff import INTERNAL_TOKEN_TTL, Hybrid, create_bff_app
+from authkit.web.cookie_app import COOKIE_NAME, CSRF_HEADER, DEMO_ACCOUNTS
+
+PASSWORD = DEMO_ACCOUNTS["alice"][0]
+
+
+@pytest.fixture(scope="module")
+def hybrid() -> Iterator[Hybrid]:
+    with Hybrid(SessionStore(connect(fresh=True))) as running:
+        yield running
+
+
+def login(hybrid: Hybrid) -> tuple[requests.Session, str]:
+    browser = hybrid.browser()
+    answer = browser.post(f"{hybrid.url}/login", json={"username": "alice", "password": PASSWORD})
+    assert answer.status_code == 200
+    return browser, answer.json()["csrf_token"]
+
+
+def test_a_cookie_at_the_edge_becomes_a_short_jwt_behind_it(hybrid: Hybrid) -> None:
+    browser, _ = login(hybrid)
+    before = len(hybrid.minted)
+    answer = browser.get(f"{hybrid.url}/api/me")
+    assert answer.status_code == 200
+    assert answer.json() == {"user": "alice", "scope": "admin transfer", "token_ttl": 60}
+    assert len(hybrid.minted) == before + 1
+    verifier = TokenVerifier(hybrid.keys, issuer="https://bff.example", audience="https://internal.example")
+    claims = verifier.verify_access(hybrid.minted[-1])
+    assert claims["exp"] - claims["iat"] == INTERNAL_TOKEN_TTL.total_seconds() == 60
+    assert "eyJ" not in answer.text and "eyJ" not in str(answer.headers), "the browser never sees the JWT"
+    cookie = answer.request.headers["Cookie"]
+    assert cookie.startswith(f"{COOKIE_NAME}=")
+
+
+def test_logout_at_the_edge_stops_new_tokens(hybrid: Hybrid) -> None:
+    browser, csrf = login(hybrid)
+    assert browser.get(f"{hybrid.url}/api/me").status_code == 200
+    stolen = browser.cookies.get(COOKIE_NAME)
+    assert browser.post(f"{hybrid.url}/logout", headers={CSRF_HEADER: csrf}).status_code == 200
+    minted = len(hybrid.minted)
+    thief = hybrid.browser()
+    thief.cookies.set(COOKIE_NAME, stolen)
+    answer = thief.get(f"{hybrid.url}/api/me")
+    assert (answer.status_code, answer.json()["error"]) == (401, "unknown")
+    assert len(hybrid.minted) == minted, "no token minted for a dead session"
+
+
+def test_a_token_minted_before_logout_dies_within_its_60_seconds(hybrid: Hybrid) -> None:
+    with time_machine.travel(START, tick=False) as clock:  # server threads see the same virtual time
+        browser, csrf = login(hybrid)
+        browser.get(f"{hybrid.url}/api/me")
+        last = hybrid.minted[-1]
+        browser.post(f"{hybrid.url}/logout", headers={CSRF_HEADER: csrf})
+        internal = requests.Session()
+        internal.trust_env = False
+        bearer = {"Authorization": f"Bearer {last}"}
+        clock.shift(timedelta(seconds=59))
+        assert internal.get(f"{hybrid.internal.url}/me", headers=bearer).status_code == 200
+        clock.shift(timedelta(seconds=1))
+        refused = internal.get(f"{hybrid.internal.url}/me", headers=bearer)
+        assert refused.status_code == 401 and 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(("headers", "body", "status", "error"), [
+    ({"Origin": "https://evil.example"}, {"username": "alice", "password": PASSWORD}, 403, "bad_origin"),
+    ({}, {"username": "alice", "password": "wrong"}, 401, "invalid_credentials"),
+    ({}, {"username": "mallory", "password": PASSWORD}, 401, "invalid_credentials"),
+    ({}, ["not", "an", "object"], 401, "invalid_credentials"),
+])
+def test_bad_logins_are_refused(hybrid: Hybrid, headers, body, status: int, error: str) -> None:
+    answer = hybrid.browser().post(f"{hybrid.url}/login", json=body, headers=headers)
+    assert (answer.status_code, answer.json()["error"]) == (status, error)
+
+
+@pytest.mark.parametrize(("headers", "error"), [
+    ({}, "missing_token"),
+    ({CSRF_HEADER: "forged"}, "bad_token"),
+    ({"Origin": "https://evil.example"}, "bad_origin"),
+])
+def test_logout_needs_the_csrf_token_and_a_trusted_origin(hybrid: Hybrid, headers, error: str) -> None:
+    browser, _ = login(hybrid)
+    answer = browser.post(f"{hybrid.url}/logout", headers=headers)
+    assert (answer.status_code, answer.json()["error"]) == (403, error)
+    assert browser.get(f"{hybrid.url}/api/me").status_code == 200, "still logged in"
+
+
+def test_no_cookie_no_call(hybrid: Hybrid) -> None:
+    answer = hybrid.browser().get(f"{hybrid.url}/api/me")
+    assert (answer.status_code, answer.json()["error"]) == (401, "missing")
+
+
+def test_an_unreachable_internal_service_is_a_502_not_a_500() -> None:
+    store = SessionStore(connect(fresh=True))
+    app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url="http://127.0.0.1:9",
+                         issuer="i", audience="a")
+    client = app.test_client()
+    session = store.create("alice")
+    client.set_cookie(COOKIE_NAME, session.id)
+    answer = client.get("/api/me", base_url="https://localhost")
+    assert (answer.status_code, answer.json["error"]) == (502, "bad_gateway")
+
+
+def test_the_bff_refuses_a_shared_secret() -> None:
+    with pytest.raises(ValueError, match="asymmetric"):
+        create_bff_app(SessionStore(connect(fresh=True)), KeySet(SigningKey.generate("HS256")),
+                       internal_url="http://127.0.0.1:9", issuer="i", audience="a")
