@@ -17,6 +17,8 @@ from typing import Iterator
 import fakeredis
 import redis
 
+from authkit.errors import StoreUnavailable
+
 ENV_VAR = "AUTHKIT_REDIS_URL"
 
 #: fakeredis speaks the command set of this server version (Debian's redis-server).
@@ -55,6 +57,15 @@ def describe(client: redis.Redis) -> str:
     where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
     version = client.info("server")["redis_version"]
     return f"redis-server {version} at {where}"
+
+
+@contextmanager
+def fail_closed(store: str) -> Iterator[None]:
+    """Turn any Redis failure into ``StoreUnavailable``: the caller answers 503, never accepts."""
+    try:
+        yield
+    except redis.RedisError as err:
+        raise StoreUnavailable(message=f"the {store} is unavailable ({type(err).__name__}: {err})") from err
 
 
 @dataclass

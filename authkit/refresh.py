@@ -11,7 +11,8 @@ from typing import Any
 import redis
 
 from authkit.errors import TokenError
-from authkit.revocation import KEY_PREFIX, AccessGuard, store_errors, user_tag, version_key
+from authkit.redis import fail_closed
+from authkit.revocation import KEY_PREFIX, AccessGuard, user_tag, version_key
 from authkit.tokens import TokenIssuer, TokenVerifier
 
 FAMILY_IDLE = timedelta(days=14)  # unused this long, the login is over (keep equal to the refresh TTL)
@@ -111,14 +112,14 @@ class RefreshFamilies:
 
     def load_scripts(self) -> None:
         """SCRIPT LOAD up front, so that each later call is a single EVALSHA."""
-        with store_errors():
+        with fail_closed("token store"):
             for script in (self._start, self._rotate, self._revoke):
                 self.redis.script_load(script.script)
 
     def start(self, subject: str, family: str, jti: str, *, scope: str = "") -> int:
         """Open a family whose first token is ``jti``; returns the user's token version (1 round trip)."""
         keys = [self.key(subject, family), version_key(subject, prefix=self.prefix)]
-        with store_errors():
+        with fail_closed("token store"):
             return int(self._start(keys=keys, args=[jti, _now_ms(), _ms(self.idle), _ms(self.absolute), scope]))
 
     def rotate(self, subject: str, family: str, presented: str, new: str) -> Rotated:
@@ -129,7 +130,7 @@ class RefreshFamilies:
         """
         keys = [self.key(subject, family), version_key(subject, prefix=self.prefix)]
         args = [presented, new, _now_ms(), _ms(self.idle), _ms(self.overlap)]
-        with store_errors():
+        with fail_closed("token store"):
             outcome = self._rotate(keys=keys, args=args)
         if outcome[0] != "ok":
             raise TokenError(outcome[0], _REFUSALS[outcome[0]])
@@ -137,12 +138,12 @@ class RefreshFamilies:
 
     def revoke(self, subject: str, family: str) -> bool:
         """Logout: the family's tokens stop refreshing; False if it had already expired."""
-        with store_errors():
+        with fail_closed("token store"):
             return bool(self._revoke(keys=[self.key(subject, family)]))
 
     def state(self, subject: str, family: str) -> dict[str, str]:
         """The family's hash as stored (empty once expired): for inspection, not for decisions."""
-        with store_errors():
+        with fail_closed("token store"):
             return self.redis.hgetall(self.key(subject, family))
 
 

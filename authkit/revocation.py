@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import redis
 
-from authkit.errors import StoreUnavailable, TokenError
+from authkit.errors import TokenError
+from authkit.redis import fail_closed
 
 KEY_PREFIX = "authkit"
 
@@ -31,15 +31,6 @@ def deny_key(claims: dict[str, Any], *, prefix: str = KEY_PREFIX) -> str:
     return f"{prefix}:deny:{user_tag(claims['sub'])}:{claims['iss']}:{claims['jti']}"
 
 
-@contextmanager
-def store_errors() -> Iterator[None]:
-    """Turn any Redis failure into ``StoreUnavailable``: the caller fails closed, never accepts."""
-    try:
-        yield
-    except redis.RedisError as err:
-        raise StoreUnavailable(message=f"Redis: {err}") from err
-
-
 class _Verifier(Protocol):
     def verify_access(self, token: str | bytes) -> dict[str, Any]: ...
 
@@ -55,23 +46,23 @@ class RevocationStore:
         expires_ms = int(claims["exp"]) * 1000
         if expires_ms <= int(time.time() * 1000):
             return False
-        with store_errors():
+        with fail_closed("token store"):
             self.redis.set(deny_key(claims, prefix=self.prefix), "1", pxat=expires_ms)
         return True
 
     def bump_version(self, subject: str) -> int:
         """Logout-everywhere: every token carrying an older version is refused from now on."""
-        with store_errors():
+        with fail_closed("token store"):
             return int(self.redis.incr(version_key(subject, prefix=self.prefix)))
 
     def version(self, subject: str) -> int:
         """The user's current token version (0 until the first logout-everywhere)."""
-        with store_errors():
+        with fail_closed("token store"):
             return int(self.redis.get(version_key(subject, prefix=self.prefix)) or 0)
 
     def read(self, keys: list[str]) -> list[str | None]:
         """One MGET: a single round trip, also on Redis Cluster because the keys share a tag."""
-        with store_errors():
+        with fail_closed("token store"):
             return self.redis.mget(keys)
 
 

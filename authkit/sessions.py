@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import redis
 
-from authkit.errors import SessionError, StoreUnavailable
-from authkit.redis import connect
+from authkit.errors import SessionError
+from authkit.redis import connect, fail_closed
 
 DEFAULT_IDLE = timedelta(minutes=30)
 DEFAULT_ABSOLUTE = timedelta(hours=8)
@@ -188,7 +187,7 @@ class SessionStore:
         session_id = f"{user_id}.{secrets.token_urlsafe(SECRET_BYTES)}"
         handle, csrf = session_handle(session_id), secrets.token_urlsafe(SECRET_BYTES)
         args = [handle, self._idle_ms, self._absolute_ms, csrf, label, _roles_text(roles), user_id]
-        with _fail_closed():
+        with fail_closed("session store"):
             now, stored_roles = self._create(keys=self._keys(user_id, handle), args=args)
         start = _time(now)
         return Session(
@@ -223,7 +222,7 @@ class SessionStore:
 
     def revoke(self, user_id: str, handle: str) -> bool:
         """Forced logoff of one of ``user_id``'s sessions, named by its handle. True if it existed."""
-        with _fail_closed():
+        with fail_closed("session store"):
             return bool(self._destroy(keys=self._keys(user_id, handle)[:2], args=[handle]))
 
     def destroy_all(self, user_id: str, *, keep: str | None = None) -> int:
@@ -234,7 +233,7 @@ class SessionStore:
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
         index = self.key(user_id, "index")
-        with _fail_closed(), self.client.pipeline() as pipe:
+        with fail_closed("session store"), self.client.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(index)  # a login racing with us changes the index: then start again
@@ -250,7 +249,7 @@ class SessionStore:
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""
-        with _fail_closed():
+        with fail_closed("session store"):
             handles = self.client.zrange(self.key(user_id, "index"), 0, -1)
             with self.client.pipeline(transaction=False) as pipe:
                 for handle in handles:
@@ -265,13 +264,13 @@ class SessionStore:
 
     def roles(self, user_id: str) -> tuple[str, ...]:
         """The user's current roles, as the next request will see them."""
-        with _fail_closed():
+        with fail_closed("session store"):
             return tuple((self.client.hget(self.key(user_id, "user"), "roles") or "").split())
 
     def set_roles(self, user_id: str, roles: Sequence[str]) -> None:
         """Change the user's roles: applies on each session's next request, which also rotates its ID."""
         text = _roles_text(roles)
-        with _fail_closed(), self.client.pipeline(transaction=True) as pipe:
+        with fail_closed("session store"), self.client.pipeline(transaction=True) as pipe:
             pipe.hset(self.key(user_id, "user"), "roles", text)
             pipe.hincrby(self.key(user_id, "user"), "gen", 1)
             pipe.execute()
@@ -279,7 +278,7 @@ class SessionStore:
     # helpers -----------------------------------------------------------------------------------
     def _check(self, session_id: str, mode: str) -> tuple[Session, bool]:
         user_id, handle = _parse(session_id)
-        with _fail_closed():
+        with fail_closed("session store"):
             reply = self._touch(keys=self._keys(user_id, handle), args=[handle, mode, self.slide])
         if reply[0] != "ok":
             raise SessionError(reply[0], _REFUSALS[reply[0]])
@@ -296,7 +295,7 @@ class SessionStore:
         new_id, csrf = f"{user_id}.{secrets.token_urlsafe(SECRET_BYTES)}", secrets.token_urlsafe(SECRET_BYTES)
         new_handle = session_handle(new_id)
         keys = [self.key(user_id, h) for h in (handle, new_handle, "index", "user")]
-        with _fail_closed():
+        with fail_closed("session store"):
             moved = self._rotate(keys=keys, args=[handle, new_handle, csrf])
         if not moved:
             raise SessionError("unknown", _REFUSALS["unknown"])
@@ -325,11 +324,3 @@ def _milliseconds(value: timedelta, name: str) -> int:
 
 def _time(ms: str | int) -> datetime:
     return _EPOCH + timedelta(milliseconds=int(ms))
-
-
-@contextmanager
-def _fail_closed() -> Iterator[None]:
-    try:
-        yield
-    except redis.RedisError as err:
-        raise StoreUnavailable(message=f"the session store is unavailable ({type(err).__name__})") from err

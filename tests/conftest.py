@@ -10,7 +10,11 @@ from typing import Iterator
 import pytest
 import redis
 
+from authkit.errors import TOKEN_REASONS, TokenError
+from authkit.keys import KeySet, SigningKey
 from authkit.redis import LocalRedisServer, connect
+from authkit.tokens import TokenIssuer, TokenVerifier
+from tests.jwt_forge import AUDIENCE, ISSUER
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -56,3 +60,27 @@ def redis_client(request: pytest.FixtureRequest) -> redis.Redis:
     if request.param == "fakeredis":
         return request.getfixturevalue("fake_redis")
     return request.getfixturevalue("real_redis")
+
+
+@pytest.fixture
+def keys() -> KeySet:
+    """One Ed25519 signing key, kid ``k1``."""
+    return KeySet(SigningKey.generate("EdDSA", kid="k1"))
+
+
+@pytest.fixture
+def issuer(keys: KeySet) -> TokenIssuer:
+    return TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE)
+
+
+@pytest.fixture
+def verifier(keys: KeySet) -> TokenVerifier:
+    return TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+
+
+def refused(call, *args) -> str:
+    """The reason of the TokenError ``call(*args)`` raises (and fail if it accepts)."""
+    with pytest.raises(TokenError) as caught:
+        call(*args)
+    assert caught.value.reason in TOKEN_REASONS
+    return caught.value.reason

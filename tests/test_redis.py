@@ -54,3 +54,17 @@ def test_round_trips_need_a_real_server(fake_redis) -> None:
     with pytest.raises(TypeError, match="real redis-server"):
         with akredis.count_round_trips(fake_redis):
             pass
+
+
+def test_fail_closed_turns_any_redis_error_into_store_unavailable() -> None:
+    from authkit.errors import StoreUnavailable
+    from tests.conftest import free_port
+
+    client = akredis.connect(f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.raises(StoreUnavailable) as caught:
+        with akredis.fail_closed("session store"):
+            client.get("anything")
+    assert caught.value.reason == "store_unavailable"
+    assert str(caught.value).startswith("store_unavailable: the session store is unavailable (ConnectionError")
+    with akredis.fail_closed("session store"):
+        assert akredis.connect(fresh=True).get("anything") is None  # no error, nothing raised

@@ -11,15 +11,19 @@ import redis
 import time_machine
 from redis.crc import key_slot
 
-from authkit.errors import StoreUnavailable, TokenError
+from authkit.errors import StoreUnavailable
 from authkit.keys import KeySet, SigningKey
 from authkit.redis import connect
 from authkit.refresh import NaiveRotation, RefreshFamilies, TokenService
-from authkit.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore, version_key
+from authkit.revocation import (
+    DENYLIST_AND_VERSION,
+    AccessGuard,
+    RevocationStore,
+    version_key,
+)
 from authkit.tokens import TokenIssuer, TokenVerifier
-from tests.conftest import free_port
-
-ISSUER, AUDIENCE = "https://auth.example", "api"
+from tests.conftest import free_port, refused
+from tests.jwt_forge import AUDIENCE, ISSUER
 
 
 @pytest.fixture
@@ -41,11 +45,6 @@ def make_service(client: redis.Redis, **family_options) -> TokenService:
 def service(redis_client: redis.Redis) -> TokenService:
     return make_service(redis_client)
 
-
-def refused(call, *args) -> str:
-    with pytest.raises(TokenError) as caught:
-        call(*args)
-    return caught.value.reason
 
 
 def family_of(service: TokenService, refresh_token: str) -> str:
@@ -208,7 +207,12 @@ def test_unreachable_redis_fails_closed() -> None:
 
 def test_the_course_model_of_the_script_agrees_with_the_script(redis_client: redis.Redis) -> None:
     """Notebook 04's plain-Python rule (the exercise's reference) decides exactly as the Lua script does."""
-    from authkit.course.exercises.nb04 import ROTATION_CASES, HOUR, NOW, rotation_outcome
+    from authkit.course.exercises.nb04 import (
+        HOUR,
+        NOW,
+        ROTATION_CASES,
+        rotation_outcome,
+    )
     from authkit.refresh import ROTATE_SCRIPT
 
     script = redis_client.register_script(ROTATE_SCRIPT)

@@ -10,8 +10,7 @@ import redis
 import time_machine
 from redis.crc import key_slot
 
-from authkit.errors import StoreUnavailable, TokenError
-from authkit.keys import KeySet, SigningKey
+from authkit.errors import StoreUnavailable
 from authkit.redis import connect
 from authkit.revocation import (
     DENYLIST,
@@ -25,32 +24,8 @@ from authkit.revocation import (
     user_tag,
     version_key,
 )
-from authkit.tokens import TokenIssuer, TokenVerifier
-from tests.conftest import free_port
-
-ISSUER, AUDIENCE = "https://auth.example", "api"
-
-
-@pytest.fixture
-def keys() -> KeySet:
-    return KeySet(SigningKey.generate("EdDSA", kid="k1"))
-
-
-@pytest.fixture
-def issuer(keys: KeySet) -> TokenIssuer:
-    return TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE)
-
-
-@pytest.fixture
-def verifier(keys: KeySet) -> TokenVerifier:
-    return TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
-
-
-def refused(call, *args) -> str:
-    with pytest.raises(TokenError) as caught:
-        call(*args)
-    return caught.value.reason
-
+from tests.conftest import free_port, refused
+from tests.jwt_forge import ISSUER
 
 # (strategy, refused after logout of this token, refused after logout-everywhere)
 OUTCOMES = [

@@ -9,26 +9,22 @@ from pathlib import Path
 import pytest
 import redis
 
-from authkit.keys import KeySet, SigningKey
 from authkit.redis import count_round_trips
 from authkit.refresh import RefreshFamilies, TokenService
 from authkit.revocation import STRATEGIES, AccessGuard, RevocationStore
 from authkit.tokens import TokenIssuer, TokenVerifier
 
 ROOT = Path(__file__).resolve().parents[1]
-ISSUER, AUDIENCE = "https://auth.example", "api"
 
 pytestmark = pytest.mark.real_redis
 
 
 @pytest.fixture
-def service(real_redis: redis.Redis) -> TokenService:
-    keys = KeySet(SigningKey.generate("EdDSA", kid="k1"))
-    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+def service(real_redis: redis.Redis, issuer: TokenIssuer, verifier: TokenVerifier) -> TokenService:
     families = RefreshFamilies(real_redis)
     families.load_scripts()
     guard = AccessGuard(verifier, "denylist+version", RevocationStore(real_redis))
-    return TokenService(TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE), verifier, families, guard)
+    return TokenService(issuer, verifier, families, guard)
 
 
 def test_login_is_one_evalsha(real_redis: redis.Redis, service: TokenService) -> None:

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from authkit import jws
 from authkit.errors import TOKEN_REASONS, TokenError
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
-from authkit.tokens import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TokenIssuer, TokenVerifier
+from authkit.tokens import (
+    ACCESS_TOKEN_TYPE,
+    REFRESH_TOKEN_TYPE,
+    TokenIssuer,
+    TokenVerifier,
+)
+from tests.conftest import refused
 from tests.jwt_forge import AUDIENCE, ISSUER, b64, claims
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
@@ -26,27 +32,6 @@ def clock() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
-@pytest.fixture
-def keys() -> KeySet:
-    return KeySet(SigningKey.generate("EdDSA", kid="k1"))
-
-
-@pytest.fixture
-def issuer(keys: KeySet) -> TokenIssuer:
-    return TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE)
-
-
-@pytest.fixture
-def verifier(keys: KeySet) -> TokenVerifier:
-    return TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
-
-
-def refused(call, *args) -> str:
-    """The reason of the TokenError ``call(*args)`` raises (and fail if it accepts)."""
-    with pytest.raises(TokenError) as caught:
-        call(*args)
-    assert caught.value.reason in TOKEN_REASONS
-    return caught.value.reason
 
 
 def signed(keys: KeySet, payload: dict, typ: str = ACCESS_TOKEN_TYPE) -> str:
