@@ -21,7 +21,7 @@ from authkit.revocation import (
 
 # sessions
 from authkit.errors import CSRF_REASONS, SESSION_REASONS, CsrfRejected, SessionError, StoreUnavailable
-from authkit.passwords import hash_password, verify_password
+from authkit.passwords import hash_password, verify_login, verify_password
 from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, Session, SessionStore, SessionSummary, session_handle
 
 # timeline and plots (authkit.plots needs matplotlib: import it as a module, `from authkit import plots`)
@@ -61,6 +61,7 @@ __all__ = [
     "StoreUnavailable",
     "hash_password",
     "verify_password",
+    "verify_login",
     "SessionStore",
     "Session",
     "SessionSummary",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -50,6 +51,20 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     actual = _scrypt(password, salt, log2_n, r, p, len(expected))
     return hmac.compare_digest(actual, expected)  # constant time: no early exit on the first wrong byte
+
+
+def verify_login(password: str, stored: str | None) -> bool:
+    """``verify_password`` for a login form: an unknown user (``stored`` None) costs the same scrypt work.
+
+    Answering fast for names that do not exist would tell an attacker which ones do.
+    """
+    matched = verify_password(password, stored if stored is not None else _decoy_hash())
+    return matched and stored is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int, length: int) -> bytes:

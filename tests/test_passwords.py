@@ -87,3 +87,17 @@ def test_unreadable_hashes_never_verify(stored: str) -> None:
 @pytest.mark.parametrize("password", ["\ud800", "x" * 100_000, "\x00"])
 def test_odd_passwords_are_just_wrong(stored: str, password: str) -> None:
     assert verify_password(password, stored) is False
+
+
+def test_login_check_does_the_same_scrypt_work_for_unknown_users(monkeypatch: pytest.MonkeyPatch) -> None:
+    from authkit import passwords
+
+    stored = passwords.hash_password("right")
+    passwords.verify_login("warm-up", None)  # the decoy hash is made once, then reused
+    calls: list[int] = []
+    real = passwords._scrypt
+    monkeypatch.setattr(passwords, "_scrypt", lambda *args: calls.append(args[2]) or real(*args))
+    assert passwords.verify_login("right", stored) is True
+    assert passwords.verify_login("wrong", stored) is False
+    assert passwords.verify_login("right", None) is False
+    assert calls == [DEFAULT_LOG2_N] * 3, "one scrypt at full cost per attempt, known user or not"

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from authkit.errors import StoreUnavailable, TokenError
 from authkit.keys import KeySet, SigningKey
-from authkit.passwords import hash_password, verify_password
+from authkit.passwords import hash_password, verify_login
 from authkit.redis import connect
 from authkit.refresh import RefreshFamilies, TokenService
 from authkit.revocation import AccessGuard, RevocationStore
@@ -138,9 +138,7 @@ def login() -> tuple[Response, int]:
     username, password = _json_fields("username", "password")
     users: dict[str, User] = current_app.config["USERS"]
     user = users.get(username)
-    # The same scrypt work whether or not the user exists: timing does not reveal valid names.
-    stored = user.password_hash if user else next(iter(users.values())).password_hash
-    if not (verify_password(password, stored) and user is not None):
+    if not verify_login(password, user.password_hash if user else None):
         raise GrantError("invalid_grant", "unknown user or wrong password")
     return _token_response(_service().login(username, scope=user.scope).as_json())
 

@@ -18,7 +18,7 @@ from flask import Flask, Response, jsonify, request
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.keys import KeySet, SigningKey
-from authkit.passwords import verify_password
+from authkit.passwords import verify_login
 from authkit.sessions import Session, SessionStore
 from authkit.tokens import TokenIssuer
 from authkit.web.cookie_app import (
@@ -99,7 +99,7 @@ def create_bff_app(
         data = json_object() or {}
         username, password = data.get("username"), data.get("password")
         user = directory.get(username) if isinstance(username, str) else None
-        if user is None or not isinstance(password, str) or not verify_password(password, user.password_hash):
+        if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None):
             return jsonify(error="invalid_credentials", message="wrong username or password"), 401
         session = store.create(username, roles=user.roles)
         response = jsonify(user=username, csrf_token=session.csrf_token)

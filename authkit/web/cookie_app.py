@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
-from authkit.passwords import hash_password, verify_password
+from authkit.passwords import hash_password, verify_login
 from authkit.sessions import Session, SessionStore
 from authkit.web.body import json_object
 
@@ -54,10 +54,6 @@ def demo_users() -> dict[str, DemoUser]:
 
 
 @functools.cache
-def _decoy_hash() -> str:
-    return hash_password("no user has this password")  # unknown users cost the same scrypt time
-
-
 def session_cookie(value: str, same_site: str = "Lax") -> str:
     """The ``Set-Cookie`` value for a session: host-only, HTTPS-only, hidden from JavaScript, no expiry."""
     return dump_cookie(COOKIE_NAME, value, secure=True, httponly=True, path="/", samesite=same_site)
@@ -157,8 +153,7 @@ def create_cookie_app(
         if not isinstance(username, str) or not isinstance(password, str):
             raise InvalidRequest("username and password must be strings")
         user = directory.get(username)
-        valid = verify_password(password, user.password_hash if user else _decoy_hash())
-        if user is None or not valid:
+        if not verify_login(password, user.password_hash if user else None):
             return _error(401, "invalid_credentials", "wrong username or password")
         old = request.cookies.get(COOKIE_NAME)
         if old:
