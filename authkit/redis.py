@@ -140,7 +140,7 @@ class LocalRedisServer:
 
     def _wait_until_ready(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        probe = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
         while True:
             try:
                 probe.ping()

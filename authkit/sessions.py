@@ -99,6 +99,19 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])
 """
 
+# KEYS: index. ARGV: the user's record-key prefix, the handle to keep (or ""). Records share the index's
+# hash tag, so the script touches one cluster slot; it runs whole, so a racing login is before or after it.
+_DESTROY_ALL = """
+local ended = 0
+for _, handle in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if handle ~= ARGV[2] then
+    ended = ended + redis.call('DEL', ARGV[1] .. handle)
+    redis.call('ZREM', KEYS[1], handle)
+  end
+end
+return ended
+"""
+
 
 @dataclass(frozen=True)
 class Session:
@@ -162,11 +175,11 @@ class SessionStore:
         self.client = client if client is not None else connect()
         self.idle, self.absolute, self.slide, self.prefix = idle, absolute, slide, prefix
         self._idle_ms, self._absolute_ms = _milliseconds(idle, "idle"), _milliseconds(absolute, "absolute")
-        self._create, self._touch, self._rotate, self._destroy = (
-            self.client.register_script(lua) for lua in (_CREATE, _TOUCH, _ROTATE, _DESTROY)
+        self._create, self._touch, self._rotate, self._destroy, self._destroy_all = (
+            self.client.register_script(lua) for lua in (_CREATE, _TOUCH, _ROTATE, _DESTROY, _DESTROY_ALL)
         )
         try:  # load now so a request's first EVALSHA is not answered NOSCRIPT (an extra round trip)
-            for script in (self._create, self._touch, self._rotate, self._destroy):
+            for script in (self._create, self._touch, self._rotate, self._destroy, self._destroy_all):
                 self.client.script_load(script.script)
         except redis.ConnectionError:
             pass  # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
@@ -226,26 +239,14 @@ class SessionStore:
             return bool(self._destroy(keys=self._keys(user_id, handle)[:2], args=[handle]))
 
     def destroy_all(self, user_id: str, *, keep: str | None = None) -> int:
-        """Log out everywhere (or everywhere but ``keep``); return how many live sessions died."""
-        keep_handle = None
+        """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
+        keep_handle = ""
         if keep is not None:
             keep_user, keep_handle = _parse(keep)
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
-        index = self.key(user_id, "index")
-        with fail_closed("session store"), self.client.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(index)  # a login racing with us changes the index: then start again
-                    doomed = [h for h in pipe.zrange(index, 0, -1) if h != keep_handle]
-                    pipe.multi()
-                    for handle in doomed:
-                        pipe.delete(self.key(user_id, handle))
-                    if doomed:
-                        pipe.zrem(index, *doomed)
-                    return sum(pipe.execute()[: len(doomed)])
-                except redis.WatchError:
-                    continue
+        with fail_closed("session store"):
+            return int(self._destroy_all(keys=[self.key(user_id, "index")], args=[self.key(user_id, ""), keep_handle]))
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""
