@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any, Iterable
 
@@ -13,6 +14,8 @@ from authkit.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey
 
 #: Longer inputs are refused before any parsing: real tokens are a few hundred bytes, 8 KB is a header limit.
 MAX_TOKEN_BYTES = 8192
+#: Three base64url parts without padding (RFC 7515 §2, §7.1); PyJWT alone would also take "=" padding.
+_COMPACT = re.compile(rb"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
 # PyJWT objects that know only authkit's four algorithms and refuse short keys instead of warning.
 _STRICT = {"enforce_minimum_key_length": True}
@@ -54,6 +57,8 @@ def _as_bytes(token: str | bytes) -> bytes:
         raise TokenError("malformed", "a compact JWS is ASCII only") from err
     if data.count(b".") != 2:
         raise TokenError("malformed", "a compact JWS has exactly three dot-separated parts")
+    if not _COMPACT.fullmatch(data):
+        raise TokenError("malformed", "each part of a compact JWS is unpadded base64url")
     return data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import redis
@@ -32,6 +33,8 @@ def deny_key(claims: dict[str, Any], *, prefix: str = KEY_PREFIX) -> str:
 
 
 class _Verifier(Protocol):
+    leeway: timedelta  # how long after exp it still accepts a token: the denylist must outlive that
+
     def verify_access(self, token: str | bytes) -> dict[str, Any]: ...
 
 
@@ -41,9 +44,9 @@ class RevocationStore:
     def __init__(self, client: redis.Redis, *, prefix: str = KEY_PREFIX) -> None:
         self.redis, self.prefix = client, prefix
 
-    def deny(self, claims: dict[str, Any]) -> bool:
-        """Denylist this token until its own ``exp``; False if it has already expired (nothing to store)."""
-        expires_ms = int(claims["exp"]) * 1000
+    def deny(self, claims: dict[str, Any], *, leeway: timedelta = timedelta(0)) -> bool:
+        """Denylist this token until ``exp`` + ``leeway`` (as long as a verifier still accepts it); False after."""
+        expires_ms = int(claims["exp"]) * 1000 + int(leeway.total_seconds() * 1000)
         if expires_ms <= int(time.time() * 1000):
             return False
         with fail_closed("token store"):
@@ -113,7 +116,8 @@ class AccessGuard:
         if not self.strategy.denylist:
             return False
         assert self.store is not None
-        return self.store.deny(claims)
+        # The verifier accepts the token until exp + leeway: an entry dropped at exp would revive it.
+        return self.store.deny(claims, leeway=self.verifier.leeway)
 
     def revoke_all(self, subject: str) -> int:
         """Logout-everywhere: bump the user's version (refresh families always read it); the new version."""

@@ -24,8 +24,9 @@ from authkit.revocation import (
     user_tag,
     version_key,
 )
+from authkit.tokens import TokenVerifier
 from tests.conftest import free_port, refused
-from tests.jwt_forge import ISSUER
+from tests.jwt_forge import AUDIENCE, ISSUER
 
 # (strategy, refused after logout of this token, refused after logout-everywhere)
 OUTCOMES = [
@@ -74,6 +75,26 @@ def test_denylist_forgets_the_token_after_its_exp(fake_redis, issuer, verifier) 
         clock.shift(timedelta(minutes=15, seconds=1))
         assert fake_redis.exists(deny_key(claims)) == 0, "nothing to remember: the token is dead anyway"
         assert store.deny(claims) is False, "an expired token is not stored at all"
+
+
+def test_denylist_outlives_the_verifiers_leeway(fake_redis, keys, issuer) -> None:
+    """A lenient verifier accepts a token until exp + leeway: its denylist entry must last as long."""
+    lenient = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, leeway=timedelta(seconds=60))
+    guard = AccessGuard(lenient, DENYLIST, RevocationStore(fake_redis))
+    with time_machine.travel(time.time(), tick=False) as clock:
+        logged_out = issuer.issue_access("alice")
+        assert guard.revoke(guard.check(logged_out)) is True
+        clock.shift(timedelta(minutes=15, seconds=30))  # past exp, inside the leeway
+        assert lenient.verify_access(logged_out)["sub"] == "alice", "the leeway still accepts the token"
+        assert refused(guard.check, logged_out) == "revoked", "the denylist must not forget it before then"
+        late = issuer.issue_access("bob")
+        clock.shift(timedelta(minutes=15, seconds=30))  # logged out inside the leeway window
+        late_claims = guard.check(late)
+        assert guard.revoke(late_claims) is True
+        assert refused(guard.check, late) == "revoked"
+        clock.shift(timedelta(seconds=31))  # exp + leeway has passed: expiry alone refuses it now
+        assert refused(guard.check, late) == "expired"
+        assert fake_redis.exists(deny_key(late_claims)) == 0, "and the entry is gone"
 
 
 def test_denylist_key_is_named_by_issuer_and_jti_and_tagged_by_user() -> None:

@@ -166,6 +166,19 @@ def test_garbage_is_malformed_or_refused(verifier: TokenVerifier, token: str | b
     assert refused(verifier.verify_access, token) in {"malformed", "bad_signature", "unknown_key"}
 
 
+@pytest.mark.parametrize("respell", [lambda s: s + "==", lambda s: s + "=", lambda s: s[:10] + "\n" + s[10:],
+                                     lambda s: s.replace("-", "+").replace("_", "/")],
+                         ids=["padded", "one-equals", "newline", "plain-base64-alphabet"])
+def test_a_genuine_token_respelled_is_malformed(issuer: TokenIssuer, verifier: TokenVerifier, respell) -> None:
+    """One token, one spelling: padding or characters outside base64url (RFC 7515 §2) are refused."""
+    while True:  # a signature with at least one '-' or '_', so the alphabet swap changes something
+        head, payload, signature = issuer.issue_access("alice").split(".")
+        if "-" in signature or "_" in signature:
+            break
+    assert verifier.verify_access(f"{head}.{payload}.{signature}")["sub"] == "alice"
+    assert refused(verifier.verify_access, f"{head}.{payload}.{respell(signature)}") == "malformed"
+
+
 @pytest.mark.parametrize("bad", [{"exp": "tomorrow"}, {"iat": "now"}, {"sub": 42}, {"jti": 1}, {"nbf": [1]}])
 def test_claims_of_the_wrong_type_are_malformed(keys: KeySet, verifier: TokenVerifier, bad: dict) -> None:
     assert refused(verifier.verify_access, signed(keys, claims(**bad))) == "malformed"

@@ -10,6 +10,7 @@ from authkit import jws
 from authkit.errors import TokenError
 from authkit.keys import KeySet
 from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.web.bearer_app import parse_bearer
 from authkit.web.body import json_object
 
 JWKS_PATH = "/.well-known/jwks.json"
@@ -48,9 +49,11 @@ def create_auth_app(keys: KeySet, issuer: str, audience: str) -> Flask:
 def _bearer_error(status: int, error: str | None = None, description: str | None = None) -> tuple[Response, int]:
     """An RFC 6750 §3 refusal: status, ``WWW-Authenticate: Bearer …`` and a JSON body."""
     challenge = f'Bearer realm="{REALM}"'
+    body = {"error_description": "bearer token required"}  # no credentials: no error code (RFC 6750 §3.1)
     if error:
         challenge += f', error="{error}", error_description="{description}"'
-    response = jsonify(error=error or "unauthorized", error_description=description or "bearer token required")
+        body = {"error": error, "error_description": description or error}
+    response = jsonify(body)
     response.headers["WWW-Authenticate"] = challenge
     return response, status
 
@@ -72,16 +75,17 @@ def create_resource_app(
     @app.get("/me")
     def me() -> Any:
         """Who the bearer token says the caller is, and which key vouched for it."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if not scheme:
-            return _bearer_error(401)
-        if scheme.lower() != "bearer" or not token.strip():
-            return _bearer_error(400, "invalid_request", "use Authorization: Bearer <token>")
         try:
-            claims = verifier.verify_access(token.strip())
+            token = parse_bearer(request.headers.get("Authorization"))
+        except ValueError:
+            return _bearer_error(400, "invalid_request", "use Authorization: Bearer <token>")
+        if token is None:  # no credentials, or another scheme: the bare challenge (RFC 6750 §3.1)
+            return _bearer_error(401)
+        try:
+            claims = verifier.verify_access(token)
         except TokenError as err:
             return _bearer_error(401, "invalid_token", err.reason)
-        kid = jws.read_header(token.strip())["kid"]
+        kid = jws.read_header(token)["kid"]
         return jsonify(sub=claims["sub"], scope=claims.get("scope", ""), kid=kid)
 
     return app

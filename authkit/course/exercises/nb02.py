@@ -41,12 +41,16 @@ def _check_refusal_reason(fn) -> None:
         ("exp an hour ago", {**good, "exp": now - 3600}, 0),
         ("exp 20 s ago, leeway 30", {**good, "exp": now - 20}, 30),
         ("exp 40 s ago, leeway 30", {**good, "exp": now - 40}, 30),
+        ("iat == now (issued this second)", {**good, "iat": now}, 0),
+        ("nbf == now", {**good, "nbf": now}, 0),
         ("nbf a minute ahead", {**good, "nbf": now + 60}, 0),
         ("nbf 20 s ahead, leeway 30", {**good, "nbf": now + 20}, 30),
         ("iat 20 s ahead (a fast clock)", {**good, "iat": now + 20}, 0),
         ("iat 20 s ahead, leeway 30", {**good, "iat": now + 20}, 30),
         ("another issuer", {**good, "iss": "https://evil.example"}, 0),
+        ("an issuer that merely starts with ours", {**good, "iss": iss + ".evil.example"}, 0),
         ("another audience", {**good, "aud": "https://billing.example"}, 0),
+        ("an audience string that merely contains ours", {**good, "aud": aud + ".evil.example"}, 0),
         ("aud list without ours", {**good, "aud": ["https://billing.example"]}, 0),
     ]
     cases += [(f"no {name}", {k: v for k, v in good.items() if k != name}, 0) for name in REQUIRED]

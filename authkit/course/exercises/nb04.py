@@ -48,6 +48,8 @@ ROTATION_CASES = (
     (_family(abs=NOW), "t3", {}),
     (_family(state="revoked", abs=NOW - 1), "t3", {}),
     (_family(seen=NOW - HOUR + 1), "t3", {}),
+    (_family(seen=NOW - HOUR), "t3", {}),
+    (_family(prev_until=NOW), "t2", {"overlap_ms": 30_000}),
 )
 
 
@@ -100,6 +102,7 @@ _VERDICTS = (
     ("version", {"ver": 2}, ["2"]),
     ("version", {}, ["2"]),
     ("version", {"ver": "2"}, ["2"]),
+    ("version", {"ver": True}, ["1"]),
     ("denylist+version", {"ver": 1}, [None, "1"]),
     ("denylist+version", {"ver": 1}, ["1", "1"]),
     ("denylist+version", {"ver": 1}, [None, "2"]),
