@@ -210,7 +210,7 @@ class ServerSession(Approach):
 
     def request(self, held: Held) -> tuple[Held, Info]:
         session = self.store.validate(held["session"])
-        info = {"wrote": session.wrote, "idle_deadline": session.idle_deadline,
+        info = {"wrote": session.wrote or session.rotated, "idle_deadline": session.idle_deadline,
                 "absolute_deadline": session.absolute_deadline}
         return {"session": session.id}, info  # a new ID if privileges changed (rotation)
 

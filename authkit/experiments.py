@@ -10,7 +10,7 @@ from datetime import timedelta
 import redis
 
 from authkit.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
-from authkit.redis import count_round_trips
+from authkit.redis import LocalRedisServer, count_round_trips
 from authkit.timeline import USER, Scenario, Timeline, simulate
 
 MINUTE = 60.0
@@ -18,6 +18,9 @@ MINUTE = 60.0
 THEFT_AT, LOGOUT_AT, WATCH = 6 * MINUTE, 7 * MINUTE, 20 * MINUTE
 #: The sliding-expiration story, with short timeouts so both deaths fit in one picture.
 SLIDE_IDLE, SLIDE_ABSOLUTE = timedelta(minutes=10), timedelta(minutes=30)
+#: Round trips per check of ``request_checks``, as tests/test_token_round_trips.py and test_sessions.py hold them.
+HELD_ROUND_TRIPS = (0, 0, 1, 1)
+CostRow = tuple[str, float | None, int | None]  # label, seconds per check (None: not measured), round trips
 
 
 def revocation_scenario(step: float = 5.0) -> Scenario:
@@ -127,3 +130,33 @@ def round_trips_per_check(approach: Approach, kind: str, client: redis.Redis) ->
     with count_round_trips(client) as log:
         approach.check(kind, value)
     return log.round_trips
+
+
+def request_checks(client: redis.Redis | None = None) -> list[tuple[str, Approach, str]]:
+    """Figure 5's checks: (label, approach, credential kind); the stateful ones on ``client`` or fakeredis."""
+    where = "redis-server" if client is not None else "fakeredis"
+    return [("HS256 verify", StatelessJWT(alg="HS256"), "access"),
+            ("EdDSA verify", StatelessJWT(alg="EdDSA"), "access"),
+            (f"HS256 verify + jti denylist ({where})", GuardedJWT("denylist", client=client), "access"),
+            (f"session lookup + slide ({where})", ServerSession(client=client), "session")]
+
+
+def request_costs(*, number: int = 300, repeat: int = 5) -> tuple[list[CostRow], str]:
+    """Figure 5's data: time and round trips per check on fakeredis, then on a throwaway redis-server.
+
+    Without a ``redis-server`` binary the round trips are the numbers the tests hold, and the real-server
+    row is left unmeasured (None). Also returns a note saying which of the two happened.
+    """
+    rows: list[CostRow] = [(label, seconds_per_check(approach, kind, number=number, repeat=repeat), held)
+                           for (label, approach, kind), held in zip(request_checks(), HELD_ROUND_TRIPS)]
+    try:
+        with LocalRedisServer() as server:
+            client = server.client()
+            checks = request_checks(client)
+            trips = [round_trips_per_check(approach, kind, client) for _, approach, kind in checks]
+            rows += [(label, seconds_per_check(approach, kind, number=number, repeat=repeat), counted)
+                     for (label, approach, kind), counted in zip(checks[2:], trips[2:])]
+    except FileNotFoundError:
+        rows.append(("session lookup + slide (redis-server)", None, None))
+        return rows, "round trips: the numbers the tests hold (no redis-server here)"
+    return rows, f"round trips counted by redis-server: {trips} (the tests hold {list(HELD_ROUND_TRIPS)})"

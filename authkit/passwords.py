@@ -23,6 +23,8 @@ SALT_BYTES, HASH_BYTES = 16, 32
 
 #: Refuse stored parameters outside these bounds instead of burning CPU or memory on them.
 _MAX_LOG2_N, _MAX_R, _MAX_P = 20, 32, 16
+#: ... and their product: 128·r·N is scrypt's memory, p times it its work. 1 GiB is 8× the default.
+_MAX_COST_BYTES = 1 << 30
 
 _PHC = re.compile(
     r"\$scrypt\$ln=(?P<ln>\d{1,2}),r=(?P<r>\d{1,2}),p=(?P<p>\d{1,2})"
@@ -44,6 +46,8 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     log2_n, r, p = int(match["ln"]), int(match["r"]), int(match["p"])
     if not (1 <= log2_n <= _MAX_LOG2_N and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P):
+        return False
+    if 128 * r * (1 << log2_n) * p > _MAX_COST_BYTES:  # each bound alone still allows 4 GiB (ln=20, r=32)
         return False
     try:
         salt, expected = _unb64(match["salt"]), _unb64(match["hash"])

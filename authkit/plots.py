@@ -185,7 +185,7 @@ def _sliding_panel(ax: Axes, timeline: Timeline, title: str) -> None:
     if death is not None:
         reason = next((r.reason for r in timeline.requests if not r.accepted), "")
         ax.annotate(f"dies at {death / 60:g} min\n({reason.replace('_', ' ') or 'no request'})", (death / 60, death / 60),
-                    xytext=(death / 60 - 9, death / 60 + 6), arrowprops={"arrowstyle": "->"}, fontsize=9)
+                    xytext=(death / 60 - 14, death / 60 + 6), arrowprops={"arrowstyle": "->"}, fontsize=9)
     ax.set_xlim(0, end)
     ax.set_ylim(0, max(cap, end) + 8)
     ax.set_xlabel("minutes after login (green strip: probes say alive)")

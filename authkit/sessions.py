@@ -33,6 +33,7 @@ _REFUSALS = {
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SESSION_ID = re.compile(rf"(?P<user>{_USER})\.[A-Za-z0-9_-]{{43}}")
+_HANDLE = re.compile(r"[0-9a-f]{64}")  # a SHA-256 hex digest: never "index" or "user", the user's other keys
 
 _NOW = """local function s(n) return string.format('%d', n) end
 local t = redis.call('TIME')
@@ -235,6 +236,8 @@ class SessionStore:
 
     def revoke(self, user_id: str, handle: str) -> bool:
         """Forced logoff of one of ``user_id``'s sessions, named by its handle. True if it existed."""
+        if not isinstance(handle, str) or not _HANDLE.fullmatch(handle):
+            return False  # anything else would name another key of the user's (index, roles), not a session
         with fail_closed("session store"):
             return bool(self._destroy(keys=self._keys(user_id, handle)[:2], args=[handle]))
 

@@ -16,6 +16,7 @@ from authkit.timeline import START
 from authkit.tokens import TokenVerifier
 from authkit.web.bff import INTERNAL_TOKEN_TTL, Hybrid, create_bff_app
 from authkit.web.cookie_app import COOKIE_NAME, CSRF_HEADER, DEMO_ACCOUNTS
+from authkit.web.server import serve
 
 PASSWORD = DEMO_ACCOUNTS["alice"][0]
 
@@ -120,3 +121,34 @@ def test_the_bff_refuses_a_shared_secret() -> None:
     with pytest.raises(ValueError, match="asymmetric"):
         create_bff_app(SessionStore(connect(fresh=True)), KeySet(SigningKey.generate("HS256")),
                        internal_url="http://127.0.0.1:9", issuer="i", audience="a")
+
+
+@pytest.mark.parametrize("reply", [b"not json", b"[1, 2]", b'{"sub": "alice"}'], ids=["text", "list", "no-scope"])
+def test_an_unreadable_internal_answer_is_a_502_not_a_500(reply: bytes) -> None:
+    from flask import Flask
+
+    internal = Flask("junk")
+    internal.add_url_rule("/me", "me", lambda: (reply, 200, {"Content-Type": "application/json"}))
+    store = SessionStore(connect(fresh=True))
+    with serve(internal) as running:
+        app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url=running.url,
+                             issuer="i", audience="a")
+        client = app.test_client()
+        client.set_cookie(COOKIE_NAME, store.create("alice").id)
+        answer = client.get("/api/me", base_url="https://localhost")
+    assert (answer.status_code, answer.json["error"]) == (502, "bad_gateway")
+
+
+def test_a_refused_request_still_delivers_the_id_rotated_by_a_role_change() -> None:
+    store = SessionStore(connect(fresh=True))
+    app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url="http://127.0.0.1:9",
+                         issuer="i", audience="a")
+    client = app.test_client()
+    session = store.create("alice", roles=("admin",))
+    client.set_cookie(COOKIE_NAME, session.id)
+    store.set_roles("alice", ["viewer"])
+    refused = client.post("/logout", base_url="https://localhost", headers={"Origin": "https://localhost"})
+    assert (refused.status_code, refused.json["error"]) == (403, "missing_token")
+    new_id = client.get_cookie(COOKIE_NAME).value
+    assert new_id != session.id, "the 403 carried the new ID: the browser is not silently logged out"
+    assert store.peek(new_id).roles == ("viewer",)

@@ -18,6 +18,7 @@ from authkit.web.cookie_app import (
     DEMO_ACCOUNTS,
     clear_session_cookie,
     create_cookie_app,
+    session_cookie,
 )
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
@@ -256,6 +257,39 @@ def test_a_role_change_applies_on_the_next_request_and_rotates_the_id(site: Site
     assert not_admin.status_code == 403
 
 
+def test_a_refused_post_still_delivers_the_id_rotated_by_a_role_change(site: Site) -> None:
+    admin, bob = site.browser("admin"), site.browser("bob")
+    admin_token = csrf(site.login(admin, "alice"))
+    bob_token = csrf(site.login(bob, "bob"))
+    old = bob.cookies.get(COOKIE_NAME)
+    assert admin.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": []}, headers=admin_token).ok
+    stale = bob.post(f"{site.https}/transfer", json={"to": "carol", "amount": 5}, headers=bob_token)
+    assert (stale.status_code, stale.json()["error"]) == (403, "bad_token"), "the token belonged to the old ID"
+    assert COOKIE.match(stale.headers["Set-Cookie"]) and bob.cookies.get(COOKIE_NAME) != old
+    me = bob.get(f"{site.https}/me")
+    assert me.status_code == 200 and me.json()["roles"] == [], "still logged in, on the new ID"
+
+
+@pytest.mark.parametrize("name", ["user", "index"])
+def test_revoke_cannot_name_the_users_roles_or_index(site: Site, name: str) -> None:
+    admin, bob, bobs_phone = site.browser("admin"), site.browser("bob"), site.browser("bob's phone")
+    admin_token = csrf(site.login(admin, "alice"))
+    site.login(bobs_phone, "bob")
+    bob_token = csrf(site.login(bob, "bob"))
+    assert admin.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": []}, headers=admin_token).ok
+    bob_token = csrf(bob.get(f"{site.https}/me"))  # the role change rotated the ID and its token
+    answer = bob.post(f"{site.https}/sessions/{name}/revoke", headers=bob_token)
+    assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+    again = site.browser("bob again")
+    assert site.login(again, "bob").json()["roles"] == [], "a fresh login does not restore the removed role"
+    assert bob.post(f"{site.https}/logout-all", json={"keep_current": True}, headers=bob_token).json() == {"ended": 2}
+    assert bobs_phone.get(f"{site.https}/me").status_code == 401, "log-out-everywhere still reaches every device"
+
+
+def test_the_app_keeps_no_copy_of_the_session_ids_it_issues() -> None:
+    assert not hasattr(session_cookie, "cache_info"), "a cache of Set-Cookie values is a list of live session IDs"
+
+
 # --- never a 500 ---------------------------------------------------------------------------------
 
 _JUNK_BODIES = [
@@ -264,6 +298,7 @@ _JUNK_BODIES = [
     b'{"to": "bob", "amount": "10"}', b'{"to": "bob", "amount": 1e309}', b'{"to": "bob", "amount": true}',
     b'{"to": "../../etc", "amount": 1}', b'{"to": "bob", "amount": -5}', b'{"to": "bob", "amount": 10000000}',
     b'{"user": "bob", "roles": "admin"}', b'{"user": "bob", "roles": ["ADMIN ", 1]}', b'{"user": 7, "roles": []}',
+    b'{"user": "bob", "roles": ["admin\\n"]}',
     b'{"user": "nobody", "roles": []}', b'{"keep_current": "yes"}', b"\xff\xfe\x00", b"{" * 5000,
 ]
 

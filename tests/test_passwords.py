@@ -72,13 +72,15 @@ _SALT, _HASH = _b64(b"s" * 16), _b64(b"h" * 32)
         f"$scrypt$ln=0,r=8,p=1${_SALT}${_HASH}",
         f"$scrypt$ln=10,r=0,p=1${_SALT}${_HASH}",
         f"$scrypt$ln=10,r=8,p=99${_SALT}${_HASH}",
+        f"$scrypt$ln=20,r=32,p=1${_SALT}${_HASH}",  # each value in bounds, together 4 GiB: refused, not raised
+        f"$scrypt$ln=20,r=8,p=16${_SALT}${_HASH}",  # 1 GiB sixteen times over: refused without the work
         f"$scrypt$ln=10,r=8,p=1$!!!!!!!!!!!!!!!!!!!!!!${_HASH}",
         f"$scrypt$ln=10,r=8,p=1${_SALT}AAA${_HASH}",  # 25 base64 characters: an impossible length
         f"$argon2id$v=19,m=65536,t=3,p=4${_SALT}${_HASH}",
         None,
     ],
     ids=["empty", "plain", "no-hash", "trailing-newline", "huge-cost", "zero-cost", "zero-r", "huge-p",
-         "bad-salt", "bad-length", "other-scheme", "none"],
+         "huge-memory", "huge-work", "bad-salt", "bad-length", "other-scheme", "none"],
 )
 def test_unreadable_hashes_never_verify(stored: str) -> None:
     assert verify_password("anything", stored) is False

@@ -201,6 +201,16 @@ def test_listing_and_forced_logoff_of_one_device(store: SessionStore, clock: Clo
     assert store.revoke("alice", listed[1].handle) is False
 
 
+@pytest.mark.parametrize("handle", ["index", "user", "", "A" * 64, "*", None])
+def test_revoke_names_only_sessions_never_the_users_other_keys(store: SessionStore, handle) -> None:
+    session = store.create("alice", roles=("admin",), label="laptop")
+    store.set_roles("alice", ["viewer"])  # the record the "user" key holds: roles and a privilege generation
+    assert store.revoke("alice", handle) is False
+    assert store.roles("alice") == ("viewer",), "the roles record is intact"
+    assert [s.label for s in store.sessions("alice")] == ["laptop"], "the index is intact"
+    assert store.destroy_all("alice") == 1 and reason(lambda: store.validate(session.id)) == "unknown"
+
+
 # --- what Redis holds ----------------------------------------------------------------------------
 
 

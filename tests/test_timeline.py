@@ -11,8 +11,8 @@ import time_machine
 from authkit.approaches import GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
 from authkit.errors import TokenError
 from authkit.experiments import (
-    LOGOUT_AT, SLIDE_ABSOLUTE, SLIDE_IDLE, THEFT_AT, exposure_windows, revocation_timelines,
-    slide_costs, sliding_timelines,
+    HELD_ROUND_TRIPS, LOGOUT_AT, SLIDE_ABSOLUTE, SLIDE_IDLE, THEFT_AT, exposure_windows, request_checks,
+    request_costs, revocation_timelines, slide_costs, sliding_timelines,
 )
 from authkit.timeline import START, RealClock, Scenario, simulate
 
@@ -91,6 +91,12 @@ def test_a_permission_change_rotates_the_session_at_the_users_next_request() -> 
     timeline = simulate(ServerSession(), scenario)
     assert timeline.revocation_window("stolen session", after="permission_change") == 1 * MIN
     assert timeline.requests[-1].accepted and timeline.series["user session"][-1] is True
+
+
+def test_a_rotation_counts_as_a_write_even_when_the_slide_is_not_due() -> None:
+    scenario = Scenario(duration=10 * MIN, step=None).login(0).request(MIN).change_permissions(2 * MIN).request(3 * MIN)
+    timeline = simulate(ServerSession(slide="half"), scenario)
+    assert [r.wrote for r in timeline.requests] == [False, True], "the second request renamed the record"
 
 
 # --- probing must not change what it measures ----------------------------------------------------
@@ -206,3 +212,13 @@ def test_idle_and_absolute_timeouts_on_either_backend_in_real_time(redis_client)
     steady = Scenario(duration=1.6, step=0.05).login(0).requests([0.3 * i for i in range(1, 6)])
     died = simulate(idle, steady, clock=RealClock()).death("user session")
     assert died is not None and 1.2 <= died <= 1.4  # the absolute timeout, whatever the requests
+
+
+def test_the_cost_rows_count_round_trips_on_a_real_server(redis_server) -> None:
+    """Figure 5's rows: fakeredis with the held numbers, then a redis-server of its own, counted."""
+    rows, note = request_costs(number=3, repeat=1)
+    assert [label for label, _, _ in rows[:4]] == [label for label, _, _ in request_checks()]
+    assert [trips for _, _, trips in rows] == [*HELD_ROUND_TRIPS, 1, 1]
+    assert [label for label, _, _ in rows[4:]] == [label for label, _, _ in request_checks(redis_server.client())[2:]]
+    assert all(seconds is not None and seconds > 0 for _, seconds, _ in rows)
+    assert note == f"round trips counted by redis-server: {list(HELD_ROUND_TRIPS)} (the tests hold {list(HELD_ROUND_TRIPS)})"

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.keys import KeySet, SigningKey
@@ -83,12 +83,8 @@ def create_bff_app(
         cookie = request.cookies.get(COOKIE_NAME)
         if not cookie:
             raise SessionError("missing", "no session cookie: log in first")
-        return store.validate(cookie)  # one round trip; slides the idle deadline
-
-    def with_cookie(response: Response, session: Session) -> Response:
-        if session.rotated:
-            response.headers.add("Set-Cookie", session_cookie(session.id))
-        return response
+        g.session = store.validate(cookie)  # one round trip; slides the idle deadline
+        return g.session
 
     @app.post("/login")
     def login() -> Response | tuple[Response, int]:
@@ -120,9 +116,12 @@ def create_bff_app(
             return jsonify(error="bad_gateway", message=f"internal service unreachable ({type(err).__name__})"), 502
         if answer.status_code != 200:
             return jsonify(error="bad_gateway", message=f"internal service said {answer.status_code}"), 502
-        body = answer.json()
-        response = jsonify(user=body["sub"], scope=body["scope"], token_ttl=int(token_ttl.total_seconds()))
-        return with_cookie(response, session)
+        try:
+            body = answer.json()
+            user, scope = body["sub"], body["scope"]
+        except (ValueError, TypeError, KeyError):
+            return jsonify(error="bad_gateway", message="internal service gave an unreadable answer"), 502
+        return jsonify(user=user, scope=scope, token_ttl=int(token_ttl.total_seconds()))
 
     @app.post("/logout")
     def logout() -> Response:
@@ -154,6 +153,15 @@ def create_bff_app(
     @app.after_request
     def no_store(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.after_request
+    def deliver_rotated_id(response: Response) -> Response:
+        """Privileges changed: the old ID is dead, so every answer (a 403 or 502 too) carries the new one."""
+        session: Session | None = g.get("session")
+        sets_cookie = any(h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie"))
+        if session is not None and session.rotated and not sets_cookie:
+            response.headers.add("Set-Cookie", session_cookie(session.id))
         return response
 
     return app

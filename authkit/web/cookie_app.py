@@ -36,7 +36,7 @@ _CSRF_MESSAGES = {
     "missing_token": f"refused: state-changing requests need the session's CSRF token in {CSRF_HEADER}",
     "bad_token": "refused: the CSRF token does not belong to this session",
 }
-_ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_ROLE = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # used with fullmatch: "$" would let "admin\n" through
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ def demo_users() -> dict[str, DemoUser]:
     return {name: DemoUser(hash_password(pw), roles) for name, (pw, roles) in DEMO_ACCOUNTS.items()}
 
 
-@functools.cache
 def session_cookie(value: str, same_site: str = "Lax") -> str:
     """The ``Set-Cookie`` value for a session: host-only, HTTPS-only, hidden from JavaScript, no expiry."""
     return dump_cookie(COOKIE_NAME, value, secure=True, httponly=True, path="/", samesite=same_site)
@@ -123,16 +122,12 @@ def create_cookie_app(
             if not cookie:
                 raise SessionError("missing", "no session cookie: log in first")
             session = store.validate(cookie)
+            g.session = session  # before the CSRF check: a refused request must still deliver a rotated ID
             if request.method == "POST":
                 reason = csrf_reason(session.csrf_token, request.headers.get(CSRF_HEADER), origin(), allowed_origins())
                 if reason is not None:
                     raise CsrfRejected(reason, _CSRF_MESSAGES[reason])
-            g.session = session
-            response = app.make_response(view(*args, **kwargs))
-            sets_cookie = any(h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie"))
-            if session.rotated and not sets_cookie:  # privileges changed: the old ID is dead, here is the new one
-                response.headers.add("Set-Cookie", session_cookie(session.id, same_site))
-            return response
+            return view(*args, **kwargs)
 
         return wrapper
 
@@ -238,7 +233,7 @@ def create_cookie_app(
         user, roles = data["user"], data["roles"]
         if not isinstance(user, str) or user not in directory:
             return _error(404, "not_found", "no such user")
-        if not isinstance(roles, list) or not all(isinstance(r, str) and _ROLE.match(r) for r in roles):
+        if not isinstance(roles, list) or not all(isinstance(r, str) and _ROLE.fullmatch(r) for r in roles):
             raise InvalidRequest("roles must be a list of lowercase role names")
         store.set_roles(user, roles)
         return jsonify(user=user, roles=roles)
@@ -267,6 +262,15 @@ def create_cookie_app(
     @app.after_request
     def no_store(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"  # authenticated answers must not be cached
+        return response
+
+    @app.after_request
+    def deliver_rotated_id(response: Response) -> Response:
+        """Privileges changed: the old ID is dead, so every answer (a 403 or 400 too) carries the new one."""
+        session: Session | None = g.get("session")
+        sets_cookie = any(h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie"))
+        if session is not None and session.rotated and not sets_cookie:
+            response.headers.add("Set-Cookie", session_cookie(session.id, same_site))
         return response
 
     return app

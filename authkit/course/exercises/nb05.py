@@ -115,6 +115,20 @@ def _check_login_without_fixation(fn) -> None:
     if other == new or sessions.get(other) != {"user": "bob"}:
         raise Incorrect("expected a different fresh ID for a second login (presented=None), got "
                         f"{other!r} with sessions[id]={sessions.get(other)!r}")
+    if sessions.get(new) != {"user": "alice"}:
+        raise Incorrect("expected bob's login to leave alice's session alone, but sessions[alice's id] is "
+                        f"{sessions.get(new)!r}")
+    forged = fn(sessions, "never-issued", "alice")  # an ID the server never issued: nothing to delete
+    if "never-issued" in sessions or forged == new or sessions.get(forged) != {"user": "alice"}:
+        raise Incorrect("expected presented='never-issued' (not in sessions) to be ignored and a fresh ID "
+                        f"issued; got {forged!r}, sessions has {sorted(sessions)!r}")
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return
+    if "secrets" not in source:
+        raise Incorrect("expected the ID to come from the secrets module (a CSPRNG); a counter, a hash of the "
+                        "user name or the random module can be predicted")
 
 
 register(
@@ -134,7 +148,8 @@ _SITE = "https://bank.example"
 _TOKEN = "k" * 43
 _CSRF_CASES = [  # (sent_token, origin)
     (_TOKEN, _SITE), (_TOKEN, None), (_TOKEN, "https://evil.example"), (_TOKEN, "null"),
-    (_TOKEN, "http://bank.example"), (None, _SITE), ("", _SITE), ("k" * 42, _SITE), ("k" * 42 + "K", _SITE),
+    (_TOKEN, "http://bank.example"), (_TOKEN, _SITE + ".evil.example"), (_TOKEN, _SITE + ":8443"),
+    (None, _SITE), ("", _SITE), ("k" * 42, _SITE), ("k" * 42 + "K", _SITE),
     ("tökén", _SITE), (None, "https://evil.example"),
 ]
 
