@@ -22,8 +22,8 @@ from authkit.passwords import verify_login
 from authkit.sessions import Session, SessionStore
 from authkit.tokens import TokenIssuer
 from authkit.web.cookie_app import (
-    COOKIE_NAME, CSRF_HEADER, DemoUser, clear_session_cookie, csrf_reason, demo_users, origin_reason,
-    request_origin, session_cookie,
+    COOKIE_NAME, CSRF_HEADER, DemoUser, add_session_response_hooks, clear_session_cookie, csrf_reason, demo_users,
+    origin_reason, request_origin, session_cookie,
 )
 from authkit.web.jwks import JWKS_MAX_AGE, JWKS_PATH, create_resource_app
 from authkit.web.body import json_object
@@ -150,20 +150,7 @@ def create_bff_app(
     def store_down(err: StoreUnavailable) -> tuple[Response, int]:
         return jsonify(error=err.reason, message="the session store is unreachable"), 503
 
-    @app.after_request
-    def no_store(response: Response) -> Response:
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.after_request
-    def deliver_rotated_id(response: Response) -> Response:
-        """Privileges changed: the old ID is dead, so every answer (a 403 or 502 too) carries the new one."""
-        session: Session | None = g.get("session")
-        sets_cookie = any(h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie"))
-        if session is not None and session.rotated and not sets_cookie:
-            response.headers.add("Set-Cookie", session_cookie(session.id))
-        return response
-
+    add_session_response_hooks(app)
     return app
 
 

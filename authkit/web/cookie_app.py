@@ -259,6 +259,17 @@ def create_cookie_app(
     def http_error(err: HTTPException) -> Response:
         return _error(err.code or 500, err.name.lower().replace(" ", "_"), err.description or err.name)
 
+    add_session_response_hooks(app, same_site)
+    return app
+
+
+def add_session_response_hooks(app: Flask, same_site: str = "Lax") -> None:
+    """Every answer of a cookie-session app: never cached, and carrying a rotated session ID.
+
+    When privileges changed, the request's session (``g.session``) got a new ID and the old one is dead,
+    so every answer — a 403 or 400 too — must deliver the new cookie, or the user is logged out.
+    """
+
     @app.after_request
     def no_store(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"  # authenticated answers must not be cached
@@ -266,14 +277,11 @@ def create_cookie_app(
 
     @app.after_request
     def deliver_rotated_id(response: Response) -> Response:
-        """Privileges changed: the old ID is dead, so every answer (a 403 or 400 too) carries the new one."""
         session: Session | None = g.get("session")
         sets_cookie = any(h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie"))
         if session is not None and session.rotated and not sets_cookie:
             response.headers.add("Set-Cookie", session_cookie(session.id, same_site))
         return response
-
-    return app
 
 
 class InvalidRequest(HTTPException):
