@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -19,7 +21,7 @@ from authkit.refresh import RefreshFamilies, TokenService
 from authkit.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore
 from authkit.sessions import SessionStore
 from authkit.tokens import TokenIssuer, TokenVerifier
-from tests.conftest import IN_CI, free_port
+from tests.conftest import IN_CI
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
 
@@ -33,7 +35,7 @@ def cluster() -> Iterator[RedisCluster]:
         if IN_CI:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
-    ports = [free_port() for _ in range(3)]
+    ports = _cluster_ports(3)
     workdir = tempfile.TemporaryDirectory(prefix="authkit-cluster-")
     nodes = []
     for port in ports:
@@ -45,8 +47,8 @@ def cluster() -> Iterator[RedisCluster]:
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         ))
     try:
-        for port in ports:
-            _wait_for_ping(port)
+        for port, node in zip(ports, nodes):
+            _wait_for_ping(port, node)
         subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
                         "--cluster-replicas", "0", "--cluster-yes"], check=True, capture_output=True, timeout=60)
         _wait_until_ok(ports[0])
@@ -60,13 +62,35 @@ def cluster() -> Iterator[RedisCluster]:
         workdir.cleanup()
 
 
-def _wait_for_ping(port: int) -> None:
+def _cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster-bus twin (port + 10000, where Redis puts its cluster bus) is free and valid too."""
+    ports: list[int] = []
+    rng = random.Random()
+    while len(ports) < count:
+        port = rng.randrange(20000, 55000)
+        if port not in ports and _is_free(port) and _is_free(port + 10000):
+            ports.append(port)
+    return ports
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_ping(port: int, node: subprocess.Popen) -> None:
     deadline = time.monotonic() + 10
     while True:
         try:
             redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2).ping()
             return
         except redis.ConnectionError:
+            if node.poll() is not None:
+                raise RuntimeError(f"cluster node on port {port} exited with code {node.returncode}") from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
