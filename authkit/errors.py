@@ -7,9 +7,13 @@ class AuthkitError(Exception):
     """Root of authkit's errors. ``reason`` is a short, stable, machine-readable code."""
 
     reason: str = "error"
+    #: The reasons this class may carry; ``None`` accepts any. An unknown reason is a bug: refuse it.
+    reasons: tuple[str, ...] | None = None
 
     def __init__(self, reason: str | None = None, message: str | None = None) -> None:
         if reason is not None:
+            if self.reasons is not None and reason not in self.reasons:
+                raise ValueError(f"unknown {type(self).__name__} reason {reason!r}; expected one of {self.reasons}")
             self.reason = reason
         super().__init__(message or self.reason)
 
@@ -40,30 +44,23 @@ TOKEN_REASONS = (
     "missing_claim",
 )
 
+#: Refusals that come from server-side state, not from the token itself: a token revoked (logout,
+#: logout-everywhere, a dead refresh family) and a rotated refresh token presented again (RFC 9700 §4.14.2).
+REVOCATION_REASONS = ("revoked", "reused")
+TOKEN_REASONS = TOKEN_REASONS + REVOCATION_REASONS
+
 
 class TokenError(AuthkitError):
     """A token was refused; ``reason`` (one of ``TOKEN_REASONS``) says which rule it broke."""
 
     reason = "malformed"
-
-    def __init__(self, reason: str | None = None, message: str | None = None) -> None:
-        if reason is not None and reason not in TOKEN_REASONS:
-            raise ValueError(f"unknown token reason {reason!r}; expected one of {TOKEN_REASONS}")
-        super().__init__(reason, message)
+    reasons = TOKEN_REASONS
 
 
 class WeakKeyError(AuthkitError, ValueError):
     """A key is too weak to sign with: an HMAC secret shorter than 256 bits (32 bytes)."""
 
     reason = "weak_key"
-
-
-# --- refresh and revocation ---------------------------------------------------------------------
-
-#: Refusals that come from server-side state, not from the token itself: a token revoked (logout,
-#: logout-everywhere, a dead refresh family) and a rotated refresh token presented again (RFC 9700 §4.14.2).
-REVOCATION_REASONS = ("revoked", "reused")
-TOKEN_REASONS = TOKEN_REASONS + REVOCATION_REASONS
 
 
 # --- sessions -----------------------------------------------------------------------------------
@@ -76,11 +73,7 @@ class SessionError(AuthkitError):
     """A session cookie names no live session (HTTP 401); ``reason`` is one of ``SESSION_REASONS``."""
 
     reason = "unknown"
-
-    def __init__(self, reason: str | None = None, message: str | None = None) -> None:
-        if reason is not None and reason not in SESSION_REASONS:
-            raise ValueError(f"unknown session reason {reason!r}; expected one of {SESSION_REASONS}")
-        super().__init__(reason, message)
+    reasons = SESSION_REASONS
 
 
 #: Why a state-changing request was refused as a possible cross-site request forgery.
@@ -91,8 +84,4 @@ class CsrfRejected(AuthkitError):
     """A state-changing request failed the Origin or CSRF-token check (HTTP 403)."""
 
     reason = "bad_token"
-
-    def __init__(self, reason: str | None = None, message: str | None = None) -> None:
-        if reason is not None and reason not in CSRF_REASONS:
-            raise ValueError(f"unknown CSRF reason {reason!r}; expected one of {CSRF_REASONS}")
-        super().__init__(reason, message)
+    reasons = CSRF_REASONS
