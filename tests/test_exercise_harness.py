@@ -120,3 +120,20 @@ def test_every_catalog_check_rejects_a_wrong_answer(spec: Spec) -> None:
         spec.checker(lambda *args, **kwargs: None)
     assert not isinstance(failure.value, NotImplementedError)
     assert len(spec.hints) >= 2, "every exercise offers at least two hints"
+
+
+def test_expect_source_uses_reads_the_learners_source() -> None:
+    from authkit.course.exercise import expect_source_uses
+
+    def safe(a, b):
+        import hmac
+
+        return hmac.compare_digest(a, b)
+
+    def unsafe(a, b):
+        return a == b
+
+    expect_source_uses(safe, "compare_digest", "use compare_digest")
+    with pytest.raises(Incorrect, match="use compare_digest"):
+        expect_source_uses(unsafe, "compare_digest", "use compare_digest")
+    expect_source_uses(len, "compare_digest", "a builtin has no source: no verdict")

@@ -33,6 +33,19 @@ def expect_raises(call: Callable[[], Any], error: type[BaseException], given: st
     raise Incorrect(f"expected {error.__name__} for {given}, got {got!r}")
 
 
+def expect_source_uses(fn: Callable[..., Any], name: str, why: str) -> None:
+    """Fail unless ``fn``'s source mentions ``name`` (a defence no input can reveal, e.g. compare_digest).
+
+    A function whose source cannot be read (defined in a console, a builtin) is given the benefit of the doubt.
+    """
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return
+    if name not in source:
+        raise Incorrect(why)
+
+
 @dataclass(frozen=True)
 class Spec:
     """What an exercise is: the name the learner defines, how to judge it, hints, the reference."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from authkit.course.exercise import Incorrect, expect, register
+from authkit.course.exercise import Incorrect, expect, expect_source_uses, register
 from authkit.web.cookie_app import csrf_reason, session_cookie
 
 # --- 1. the Set-Cookie header ---------------------------------------------------------------------
@@ -122,13 +121,8 @@ def _check_login_without_fixation(fn) -> None:
     if "never-issued" in sessions or forged == new or sessions.get(forged) != {"user": "alice"}:
         raise Incorrect("expected presented='never-issued' (not in sessions) to be ignored and a fresh ID "
                         f"issued; got {forged!r}, sessions has {sorted(sessions)!r}")
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        return
-    if "secrets" not in source:
-        raise Incorrect("expected the ID to come from the secrets module (a CSPRNG); a counter, a hash of the "
-                        "user name or the random module can be predicted")
+    expect_source_uses(fn, "secrets", "expected the ID to come from the secrets module (a CSPRNG); a counter, "
+                       "a hash of the user name or the random module can be predicted")
 
 
 register(
@@ -158,13 +152,8 @@ def _check_csrf_reason(fn) -> None:
     for sent, origin in _CSRF_CASES:
         given = f"sent_token={sent!r}, origin={origin!r}, allowed={{{_SITE!r}}}"
         expect(fn(_TOKEN, sent, origin, {_SITE}), csrf_reason(_TOKEN, sent, origin, {_SITE}), given)
-    try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
-        return
-    if "compare_digest" not in source:
-        raise Incorrect("expected the token comparison to use hmac.compare_digest (== can stop at the first "
-                        "differing character, and timing leaks how much of a guess was right)")
+    expect_source_uses(fn, "compare_digest", "expected the token comparison to use hmac.compare_digest (== can stop "
+                       "at the first differing character, and timing leaks how much of a guess was right)")
 
 
 register(
