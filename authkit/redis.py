@@ -129,7 +129,7 @@ class LocalRedisServer:
         if self.binary is None:
             raise FileNotFoundError("redis-server is not installed (Debian: apt-get install redis-server)")
         self._workdir = tempfile.TemporaryDirectory(prefix="authkit-redis-")
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -170,7 +170,8 @@ class LocalRedisServer:
         self.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

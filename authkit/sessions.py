@@ -198,8 +198,8 @@ class SessionStore:
         """Start a session with a fresh ID (login); ``roles`` seed the user's record if it has none."""
         if not re.fullmatch(_USER, user_id):
             raise ValueError(f"user IDs are 1-64 characters of A-Z a-z 0-9 _ -, not {user_id!r}")
-        session_id = f"{user_id}.{secrets.token_urlsafe(SECRET_BYTES)}"
-        handle, csrf = session_handle(session_id), secrets.token_urlsafe(SECRET_BYTES)
+        session_id, csrf = _new_secrets(user_id)
+        handle = session_handle(session_id)
         args = [handle, self._idle_ms, self._absolute_ms, csrf, label, _roles_text(roles), user_id]
         with fail_closed("session store"):
             now, stored_roles = self._create(keys=self._keys(user_id, handle), args=args)
@@ -296,7 +296,7 @@ class SessionStore:
 
     def _rotate_id(self, session_id: str) -> tuple[str, str]:
         user_id, handle = _parse(session_id)
-        new_id, csrf = f"{user_id}.{secrets.token_urlsafe(SECRET_BYTES)}", secrets.token_urlsafe(SECRET_BYTES)
+        new_id, csrf = _new_secrets(user_id)
         new_handle = session_handle(new_id)
         keys = [self.key(user_id, h) for h in (handle, new_handle, "index", "user")]
         with fail_closed("session store"):
@@ -304,6 +304,11 @@ class SessionStore:
         if not moved:
             raise SessionError("unknown", _REFUSALS["unknown"])
         return new_id, csrf
+
+
+def _new_secrets(user_id: str) -> tuple[str, str]:
+    """A fresh session ID for ``user_id`` and a fresh CSRF token, each 256 bits from the CSPRNG."""
+    return f"{user_id}.{secrets.token_urlsafe(SECRET_BYTES)}", secrets.token_urlsafe(SECRET_BYTES)
 
 
 def _parse(session_id: str) -> tuple[str, str]:

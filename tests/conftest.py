@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from typing import Iterator
 
 import pytest
@@ -17,13 +16,6 @@ from authkit.tokens import TokenIssuer, TokenVerifier
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -16,11 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authkit.keys import KeySet, SigningKey
-from authkit.redis import LocalRedisServer, connect
+from authkit.redis import LocalRedisServer, connect, free_port
 from authkit.tokens import TokenIssuer
-from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app, parse_bearer, www_authenticate
+from authkit.web.bearer_app import (
+    DEMO_ACCOUNTS,
+    create_app,
+    parse_bearer,
+    www_authenticate,
+)
 from authkit.web.server import serve
-from tests.conftest import free_port
 
 ALICE = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
 ROOT = {"username": "root", "password": DEMO_ACCOUNTS["root"][0]}

@@ -11,7 +11,7 @@ import redis
 import requests
 
 from authkit import SessionStore
-from authkit.redis import connect
+from authkit.redis import connect, free_port
 from authkit.web.cookie_app import (
     COOKIE_NAME,
     CSRF_HEADER,
@@ -22,7 +22,6 @@ from authkit.web.cookie_app import (
 )
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
-from tests.conftest import free_port
 
 COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
 CLEARED = clear_session_cookie("Lax")

@@ -34,7 +34,7 @@ def test_contract_fixture_round_trip(redis_client) -> None:
 def test_unreachable_server_raises_connection_error() -> None:
     import redis
 
-    from tests.conftest import free_port
+    from authkit.redis import free_port
 
     client = akredis.connect(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(redis.ConnectionError):
@@ -58,7 +58,7 @@ def test_round_trips_need_a_real_server(fake_redis) -> None:
 
 def test_fail_closed_turns_any_redis_error_into_store_unavailable() -> None:
     from authkit.errors import StoreUnavailable
-    from tests.conftest import free_port
+    from authkit.redis import free_port
 
     client = akredis.connect(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(StoreUnavailable) as caught:

@@ -13,7 +13,7 @@ from redis.crc import key_slot
 
 from authkit.errors import StoreUnavailable
 from authkit.keys import KeySet, SigningKey
-from authkit.redis import connect
+from authkit.redis import connect, free_port
 from authkit.refresh import NaiveRotation, RefreshFamilies, TokenService
 from authkit.revocation import (
     DENYLIST_AND_VERSION,
@@ -22,7 +22,7 @@ from authkit.revocation import (
     version_key,
 )
 from authkit.tokens import TokenIssuer, TokenVerifier
-from tests.conftest import free_port, refused
+from tests.conftest import refused
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 

@@ -11,7 +11,7 @@ import time_machine
 from redis.crc import key_slot
 
 from authkit.errors import StoreUnavailable
-from authkit.redis import connect
+from authkit.redis import connect, free_port
 from authkit.revocation import (
     DENYLIST,
     DENYLIST_AND_VERSION,
@@ -25,7 +25,7 @@ from authkit.revocation import (
     version_key,
 )
 from authkit.tokens import TokenVerifier
-from tests.conftest import free_port, refused
+from tests.conftest import refused
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 # (strategy, refused after logout of this token, refused after logout-everywhere)

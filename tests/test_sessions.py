@@ -17,8 +17,13 @@ import time_machine
 from redis.crc import key_slot
 
 from authkit import SessionError, SessionStore, StoreUnavailable, session_handle
-from authkit.redis import LocalRedisServer, connect, count_round_trips, is_fake
-from tests.conftest import free_port
+from authkit.redis import (
+    LocalRedisServer,
+    connect,
+    count_round_trips,
+    free_port,
+    is_fake,
+)
 
 IDLE = timedelta(milliseconds=500)
 ABSOLUTE = timedelta(milliseconds=1200)
