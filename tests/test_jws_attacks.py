@@ -156,7 +156,7 @@ def test_hs256_rs256_algorithm_confusion(verifier: TokenVerifier, rsa_key: Signi
     assert reason(verifier, kept_alg) == "bad_signature"
 
 
-@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "HS512", "PS256"])
+@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "HS512", "PS256", "Ed25519"])
 def test_the_token_cannot_choose_another_algorithm_for_a_key(verifier: TokenVerifier, ed_key: SigningKey,
                                                             alg: str) -> None:
     token = compact(header(ed_key, alg=alg), claims(), hs256(b"x" * 32))
