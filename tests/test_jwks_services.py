@@ -174,3 +174,19 @@ def test_a_key_refused_at_import_says_why_to_the_verifier() -> None:
         with pytest.raises(TokenError) as caught:
             remote.get("enc")
     assert caught.value.reason == "unknown_key" and "wrong_use" in str(caught.value)
+
+
+def test_an_outage_of_the_jwks_keeps_fetched_keys_for_their_lifespan_then_fails_closed() -> None:
+    """A failed refetch (for an unknown kid) keeps the keys already fetched; once they are stale, all is refused."""
+    known = SigningKey.generate("EdDSA", kid="known")
+    auth = _serve_jwks({"keys": [known.public_jwk()]})
+    remote = jws.jwks_client(auth.url + JWKS_PATH, lifespan=LIFESPAN, cooldown=0)
+    assert remote.get("known").public_jwk() == known.public_jwk()
+    auth.stop()
+    with pytest.raises(TokenError, match="unavailable") as unknown:
+        remote.get("other")  # refetch for an unknown kid: the endpoint is down
+    assert unknown.value.reason == "unknown_key"
+    assert remote.get("known").kid == "known"  # still within its lifespan
+    time.sleep(LIFESPAN + 0.1)
+    with pytest.raises(TokenError, match="unavailable"):
+        remote.get("known")
