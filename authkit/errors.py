@@ -58,9 +58,32 @@ class TokenError(AuthkitError):
 
 
 class WeakKeyError(AuthkitError, ValueError):
-    """A key is too weak to sign with: an HMAC secret shorter than 256 bits (32 bytes)."""
+    """A key is too weak to sign with: a short or guessable HMAC secret, or an RSA key under 2048 bits."""
 
     reason = "weak_key"
+
+
+#: Why a key was not imported: RFC 7517 §4.2–4.4 (``use``, ``key_ops``, ``alg``), or a key authkit cannot use.
+KEY_REASONS = ("malformed_key", "unsupported_key", "wrong_use", "wrong_key_ops", "wrong_alg", "mismatched_key",
+               "missing_kid")
+
+
+class KeyImportError(AuthkitError, ValueError):
+    """A JWK cannot become a key for the use asked of it; ``reason`` is one of ``KEY_REASONS``."""
+
+    reason = "malformed_key"
+    reasons = KEY_REASONS
+
+
+#: Why a key set refused to retire a key.
+RETIRE_REASONS = ("signing_key", "tokens_live")
+
+
+class KeyRetirementError(AuthkitError, ValueError):
+    """Retiring this key now would refuse tokens that are still valid; ``reason`` is one of ``RETIRE_REASONS``."""
+
+    reason = "tokens_live"
+    reasons = RETIRE_REASONS
 
 
 # --- sessions -----------------------------------------------------------------------------------

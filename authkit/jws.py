@@ -1,34 +1,55 @@
-"""The one place authkit calls PyJWT: sign, verify with an explicit algorithm, map errors to TokenError."""
+"""The one place authkit signs and verifies with PyJWT: the key's one algorithm, errors mapped to reasons.
+
+A verify reads the header once, by hand (it names the key), then makes one PyJWT call with that key
+and its single algorithm; the claims are parsed once from the payload PyJWT returns.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import time
 from datetime import timedelta
 from typing import Any, Iterable
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from jwt.algorithms import OKPAlgorithm
 
+from authkit import claims as claim_checks
 from authkit.errors import TokenError
-from authkit.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey
+from authkit.keys import ALGORITHMS, KeySet, SigningKey
+from authkit.remote_keys import RemoteKeySet
 
 #: Longer inputs are refused before any parsing: real tokens are a few hundred bytes, 8 KB is a header limit.
 MAX_TOKEN_BYTES = 8192
 #: Three base64url parts without padding (RFC 7515 §2, §7.1); PyJWT alone would also take "=" padding.
 _COMPACT = re.compile(rb"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 
-# PyJWT objects that know only authkit's four algorithms and refuse short keys instead of warning.
-_STRICT = {"enforce_minimum_key_length": True}
-_PYJWS = jwt.PyJWS(algorithms=list(ALGORITHMS), options=_STRICT)
-_PYJWT = jwt.PyJWT(options=_STRICT)
+
+class _Ed25519(OKPAlgorithm):
+    """RFC 9864 §2.2's fully specified "Ed25519": PyJWT's EdDSA code, restricted to Ed25519 keys."""
+
+    def prepare_key(self, key: Any) -> Any:
+        prepared = super().prepare_key(key)
+        if not isinstance(prepared, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
+            raise jwt.InvalidKeyError("Ed25519 signs and verifies with Ed25519 keys only")
+        return prepared
+
+
+# A PyJWS that knows only authkit's algorithms (Ed25519 registered beside PyJWT's EdDSA) and refuses short
+# keys instead of warning.
+_PYJWS = jwt.PyJWS(algorithms=[alg for alg in ALGORITHMS if alg != "Ed25519"],
+                   options={"enforce_minimum_key_length": True})
+_PYJWS.register_algorithm("Ed25519", _Ed25519())
+
+#: Where a verifier finds keys by ``kid``: its own key set, or the keys another service publishes at a JWKS URL.
+KeySource = KeySet | RemoteKeySet
 
 # PyJWT's exceptions, most specific first, and the reason each becomes.
 _REASONS: tuple[tuple[type[Exception], str], ...] = (
-    (jwt.ExpiredSignatureError, "expired"),
-    (jwt.ImmatureSignatureError, "not_yet_valid"),
-    (jwt.InvalidAudienceError, "wrong_audience"),
-    (jwt.InvalidIssuerError, "wrong_issuer"),
-    (jwt.MissingRequiredClaimError, "missing_claim"),
     (jwt.InvalidAlgorithmError, "algorithm_not_allowed"),
     (jwt.InvalidSignatureError, "bad_signature"),
     (jwt.InvalidKeyError, "bad_signature"),
@@ -52,14 +73,32 @@ def _as_bytes(token: str | bytes) -> bytes:
     if len(token) > MAX_TOKEN_BYTES:
         raise TokenError("malformed", f"token longer than {MAX_TOKEN_BYTES} bytes")
     try:
-        data = token.encode("ascii") if isinstance(token, str) else token.decode("ascii").encode("ascii")
+        data = token.encode("ascii") if isinstance(token, str) else token
     except UnicodeError as err:
         raise TokenError("malformed", "a compact JWS is ASCII only") from err
-    if data.count(b".") != 2:
-        raise TokenError("malformed", "a compact JWS has exactly three dot-separated parts")
     if not _COMPACT.fullmatch(data):
-        raise TokenError("malformed", "each part of a compact JWS is unpadded base64url")
+        raise TokenError("malformed", "a compact JWS is three dot-separated parts of unpadded base64url")
     return data
+
+
+def _header(data: bytes) -> dict[str, Any]:
+    """The header of a token ``_as_bytes`` accepted, decoded once; only ``alg``, ``b64`` and JSON are checked."""
+    segment = data[: data.index(b".")]
+    try:
+        header = claim_checks.JSON.decode(base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4)).decode())
+    except (ValueError, binascii.Error, RecursionError) as err:
+        raise TokenError("malformed", f"the header is not base64url JSON: {err}") from err
+    if not isinstance(header, dict):
+        raise TokenError("malformed", "the header is not a JSON object")
+    if "alg" not in header:
+        raise TokenError("malformed", "the header has no alg (RFC 7515 §4.1.1 requires one)")
+    alg = header["alg"]
+    if alg not in ALGORITHMS or not isinstance(alg, str):
+        raise TokenError("algorithm_not_allowed", f"alg {alg!r} is not one of {ALGORITHMS}")
+    if "b64" in header and header["b64"] is not True:
+        # RFC 7797 §3: b64 is a JSON boolean; §7: JWTs never use b64=false (an unencoded payload).
+        raise TokenError("malformed", f"b64 must be true or absent in a JWT, not {header['b64']!r} (RFC 7797)")
+    return header
 
 
 def sign(payload: bytes, key: SigningKey, *, typ: str | None = None) -> str:
@@ -75,53 +114,51 @@ def sign_claims(claims: dict[str, Any], key: SigningKey, *, typ: str) -> str:
 
 def read_header(token: str | bytes) -> dict[str, Any]:
     """The header, NOT verified: use it only to pick a key, never to decide anything else."""
-    try:
-        header = _PYJWS.get_unverified_header(_as_bytes(token))
-    except Exception as err:  # PyJWT, json or base64 errors alike: the token cannot be parsed
-        raise token_error(err) from err
-    alg = header.get("alg")
-    if "alg" not in header:
-        raise TokenError("malformed", "the header has no alg (RFC 7515 §4.1.1 requires one)")
-    if not isinstance(alg, str) or alg not in ALGORITHMS:
-        raise TokenError("algorithm_not_allowed", f"alg {alg!r} is not one of {ALGORITHMS}")
-    return header
+    return _header(_as_bytes(token))
 
 
-def find_key(source: KeySet | jwt.PyJWKClient, header: dict[str, Any]) -> SigningKey:
+def find_key(source: KeySource, header: dict[str, Any]) -> SigningKey:
     """The key named by the header's ``kid``, from a key set or a JWKS endpoint; never from the token."""
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise TokenError("unknown_key", "the token names no key (kid)")
-    if isinstance(source, KeySet):
-        return source.get(kid)
-    try:
-        found = source.get_signing_key(kid)
-    except Exception as err:  # unreachable endpoint, bad JWKS, unknown kid: fail closed
-        raise TokenError("unknown_key", f"no usable key {kid!r} in the JWKS: {err}") from err
-    if found.algorithm_name not in ASYMMETRIC:
-        raise TokenError("unknown_key", f"a JWKS publishes public keys only, not {found.algorithm_name!r}")
-    try:
-        return SigningKey.from_public_key(found.key, alg=found.algorithm_name, kid=kid)
-    except ValueError as err:  # e.g. an RSA key under 2048 bits, or a curve the alg does not use
-        raise TokenError("unknown_key", f"key {kid!r} in the JWKS is unusable: {err}") from err
+    return source.get(kid)
 
 
-def _check_alg(header: dict[str, Any], key: SigningKey) -> None:
-    """The allow-list is the key's own algorithm: the token's ``alg`` may only repeat it."""
-    if header.get("alg") != key.alg:
-        raise TokenError("algorithm_not_allowed", f"key {key.kid!r} verifies {key.alg} only, not {header.get('alg')!r}")
+def _verified_payload(data: bytes, header: dict[str, Any], key: SigningKey) -> bytes:
+    """The payload, once the signature checks with ``key`` and its one algorithm (the token's may only repeat it)."""
+    if header["alg"] != key.alg:
+        raise TokenError("algorithm_not_allowed", f"key {key.kid!r} verifies {key.alg} only, not {header['alg']!r}")
+    try:
+        return _PYJWS.decode_complete(data, key.verifying_material, algorithms=[key.alg])["payload"]
+    except Exception as err:  # PyJWT, base64 or cryptography errors alike
+        raise token_error(err) from err
 
 
 def verify(token: str | bytes, key: SigningKey) -> tuple[dict[str, Any], bytes]:
     """Check the signature with ``key`` and its one algorithm; return header and payload bytes."""
     data = _as_bytes(token)
-    try:
-        header = _PYJWS.get_unverified_header(data)
-        _check_alg(header, key)
-        decoded = _PYJWS.decode_complete(data, key.verifying_material, algorithms=[key.alg])
-    except Exception as err:
-        raise token_error(err) from err
-    return decoded["header"], decoded["payload"]
+    header = _header(data)
+    return header, _verified_payload(data, header, key)
+
+
+def verify_token(
+    token: str | bytes,
+    keys: KeySource,
+    *,
+    now: float,
+    issuer: str,
+    audience: str | None,
+    leeway: float,
+    require: Iterable[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header read once, key by ``kid``, one PyJWT signature check, claims parsed once and checked at ``now``."""
+    data = _as_bytes(token)
+    header = _header(data)
+    payload = _verified_payload(data, header, find_key(keys, header))
+    claims = claim_checks.check(claim_checks.parse(payload), now=now, issuer=issuer, audience=audience,
+                                leeway=leeway, require=require)
+    return header, claims
 
 
 def verify_claims(
@@ -133,27 +170,15 @@ def verify_claims(
     leeway: timedelta,
     require: Iterable[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Signature, then PyJWT's checks of exp/nbf/iat (with leeway), iss, aud and required claims.
+    """Signature with ``key``, then the claim checks of ``authkit.claims`` (exp/nbf/iat with leeway, iss, aud).
 
     ``audience=None`` accepts only tokens without ``aud``: a token meant for someone never passes unchecked.
     """
-    data = _as_bytes(token)
-    try:
-        _check_alg(_PYJWS.get_unverified_header(data), key)
-        decoded = _PYJWT.decode_complete(
-            data,
-            key.verifying_material,
-            algorithms=[key.alg],
-            issuer=issuer,
-            audience=audience,
-            leeway=leeway,
-            options={"require": list(require), "strict_aud": False},
-        )
-    except Exception as err:
-        raise token_error(err) from err
-    return decoded["header"], decoded["payload"]
+    header, payload = verify(token, key)
+    return header, claim_checks.check(claim_checks.parse(payload), now=time.time(), issuer=issuer,
+                                      audience=audience, leeway=leeway.total_seconds(), require=require)
 
 
-def jwks_client(url: str, *, lifespan: float = 60.0, cooldown: float = 1.0, timeout: float = 5.0) -> jwt.PyJWKClient:
-    """PyJWT's JWKS fetcher: caches the set ``lifespan`` s, refetches for an unknown kid after ``cooldown`` s."""
-    return jwt.PyJWKClient(url, lifespan=lifespan, cooldown_duration=cooldown, timeout=timeout)
+def jwks_client(url: str, *, lifespan: float = 60.0, cooldown: float = 1.0, timeout: float = 5.0) -> RemoteKeySet:
+    """The keys published at ``url``, cached ``lifespan`` s, refetched for an unknown kid after ``cooldown`` s."""
+    return RemoteKeySet(url, lifespan=lifespan, cooldown=cooldown, timeout=timeout)

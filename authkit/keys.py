@@ -1,73 +1,90 @@
-"""Signing keys, each bound to one algorithm and a ``kid``, and the key set a service publishes."""
+"""Signing keys, each bound to one algorithm and a ``kid``, and the key sets that sign, publish and retire them."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
+import math
 import secrets
+import string
 import threading
+import time
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from authkit.errors import TokenError, WeakKeyError
+from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
+from authkit.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
 
-#: The algorithms a key can be bound to: one symmetric, three asymmetric (RFC 7518, RFC 8037).
-ALGORITHMS = ("HS256", "EdDSA", "ES256", "RS256")
-ASYMMETRIC = ("EdDSA", "ES256", "RS256")
+__all__ = ["ALGORITHMS", "ASYMMETRIC", "KeySet", "SigningKey", "b64url", "b64url_decode", "secret_weakness",
+           "thumbprint"]
+
+#: The algorithms a key can be bound to (RFC 7518, RFC 8037, RFC 9864). "EdDSA" and "Ed25519" are the same
+#: signature on the same keys under two names: RFC 9864 deprecates the first, PyJWT 2.15 knows only it.
+ALGORITHMS = ("HS256", "EdDSA", "Ed25519", "ES256", "RS256")
+ASYMMETRIC = ("EdDSA", "Ed25519", "ES256", "RS256")
+#: ``SigningKey.generate()``'s algorithm: "EdDSA" while common verifiers (PyJWT ≤ 2.15, its PyJWKClient)
+#: refuse "Ed25519"; ``generate("Ed25519")`` signs with the RFC 9864 name.
+DEFAULT_ALGORITHM = "EdDSA"
 MIN_HMAC_BYTES = 32  # 256 bits: RFC 7518 §3.2 wants a key at least as long as the hash output
 RSA_BITS = 2048  # the smallest size RFC 7518 §3.3 allows
+MAX_PERIOD = 64  # the longest repeated pattern the weak-secret guard looks for
+_GENERATE = "use SigningKey.generate('HS256') for a key from the operating system's CSPRNG"
 
-# RFC 7638 §3.2: the required members of each key type, the only ones a thumbprint covers.
-_THUMBPRINT_MEMBERS = {
-    "OKP": ("crv", "kty", "x"),
-    "EC": ("crv", "kty", "x", "y"),
-    "RSA": ("e", "kty", "n"),
-    "oct": ("k", "kty"),
-}
 _PUBLIC_TYPES = {
     "EdDSA": ed25519.Ed25519PublicKey,
+    "Ed25519": ed25519.Ed25519PublicKey,
     "ES256": ec.EllipticCurvePublicKey,
     "RS256": rsa.RSAPublicKey,
 }
+# Text alphabets, smallest first: a text secret can hold at most log2(size) bits per character.
+_TEXT_ALPHABETS = (
+    ("decimal digits", frozenset(string.digits), 10),
+    ("hex digits", frozenset("0123456789abcdef"), 16),
+    ("hex digits", frozenset("0123456789ABCDEF"), 16),
+    ("lowercase letters", frozenset(string.ascii_lowercase), 26),
+    ("uppercase letters", frozenset(string.ascii_uppercase), 26),
+    ("lowercase letters and digits", frozenset(string.ascii_lowercase + string.digits), 36),
+    ("uppercase letters and digits", frozenset(string.ascii_uppercase + string.digits), 36),
+    ("base64 characters", frozenset(string.ascii_letters + string.digits + "-_+/="), 64),
+    ("printable characters", frozenset(string.printable[:94]), 94),
+)
 
 
-def b64url(data: bytes) -> str:
-    """base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def secret_weakness(secret: bytes) -> str | None:
+    """Why ``secret`` is too weak for an HMAC key, or None if nothing in its bytes gives it away.
 
+    It refuses what the bytes themselves show: fewer than 32 bytes (RFC 7518 §3.2); a short pattern
+    repeated (``bytes(32)``, ``b"a" * 32``, a 16-byte key written twice); fewer distinct symbols than
+    half what a random draw of that length shows; printable ASCII with a space (a passphrase: RFC 8725
+    §3.5 forbids keying a MAC with a password); ASCII text whose alphabet cannot hold 256 bits in its
+    length (32 printable characters hold at most 210, 64 hex digits exactly 256). The odds that it
+    refuses ``secrets.token_bytes(32)`` are below 2e-14 per draw (a draw that happens to be printable).
 
-def b64url_decode(text: str) -> bytes:
-    """Inverse of ``b64url``: restores the padding the encoding dropped."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _int_b64(n: int, size: int | None = None) -> str:
-    return b64url(n.to_bytes(size or (n.bit_length() + 7) // 8, "big"))
-
-
-def _b64_int(text: str) -> int:
-    return int.from_bytes(b64url_decode(text), "big")
-
-
-def thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 JWK thumbprint: SHA-256 of the required members, sorted, without whitespace."""
-    members = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return b64url(hashlib.sha256(canonical).digest())
-
-
-def _public_members(public: Any) -> dict[str, str]:
-    if isinstance(public, ed25519.Ed25519PublicKey):
-        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
-    if isinstance(public, ec.EllipticCurvePublicKey):
-        numbers = public.public_numbers()
-        return {"kty": "EC", "crv": "P-256", "x": _int_b64(numbers.x, 32), "y": _int_b64(numbers.y, 32)}
-    numbers = public.public_numbers()
-    return {"kty": "RSA", "n": _int_b64(numbers.n), "e": _int_b64(numbers.e)}
+    It cannot see a secret derived from a guessable word: the SHA-256 of "password" looks random and
+    falls to a word list (``authkit.cracking``). Only ``SigningKey.generate`` makes a key nobody can guess.
+    """
+    n = len(secret)
+    if n < MIN_HMAC_BYTES:
+        return f"HMAC secret has {n * 8} bits; at least 256 required"
+    period = next((p for p in range(1, min(n // 2, MAX_PERIOD) + 1) if secret[p:] == secret[:-p]), None)
+    if period is not None:
+        return f"the secret repeats a {period}-byte pattern"
+    symbols, size = n, 256
+    if all(0x20 <= byte < 0x7F for byte in secret):  # printable ASCII: a password, a passphrase or encoded text
+        text = secret.decode("ascii")
+        if " " in text:
+            return "the secret is text with spaces: a passphrase, not key material"
+        name, _, size = next(alphabet for alphabet in _TEXT_ALPHABETS if set(text) <= alphabet[1])
+        symbols = len(text.rstrip("=")) if size == 64 else n
+        bits = symbols * math.log2(size)
+        if bits < 256:
+            return f"{symbols} {name} hold at most {bits:.0f} bits; at least 256 required"
+    expected = size * (1 - (1 - 1 / size) ** symbols)
+    if len(set(secret)) < expected / 2:
+        distinct = len(set(secret))
+        return f"the secret has {distinct} distinct symbols; a random one of its length has about {expected:.0f}"
+    return None
 
 
 class SigningKey:
@@ -83,8 +100,9 @@ class SigningKey:
         if alg == "HS256":
             if not isinstance(private, bytes):
                 raise TypeError("an HS256 secret must be bytes")
-            if len(private) < MIN_HMAC_BYTES:
-                raise WeakKeyError(message=f"HMAC secret has {len(private) * 8} bits; at least 256 required")
+            weakness = secret_weakness(private)
+            if weakness:
+                raise WeakKeyError(message=f"{weakness}; {_GENERATE}")
         elif not isinstance(public, _PUBLIC_TYPES[alg]):
             raise ValueError(f"a {type(public).__name__} cannot be used for {alg}")
         elif alg == "ES256" and not isinstance(public.curve, ec.SECP256R1):
@@ -94,11 +112,12 @@ class SigningKey:
         self.alg, self.kid, self._private, self._public = alg, kid, private, public
 
     @classmethod
-    def generate(cls, alg: str = "EdDSA", *, kid: str | None = None) -> "SigningKey":
-        """A fresh key from the operating system's CSPRNG; ``kid`` defaults to the RFC 7638 thumbprint."""
+    def generate(cls, alg: str = DEFAULT_ALGORITHM, *, kid: str | None = None) -> "SigningKey":
+        """A fresh key from the operating system's CSPRNG; ``kid`` defaults to a random one for HMAC, else
+        to the RFC 7638 thumbprint of the public key."""
         if alg == "HS256":
             return cls(alg, kid or secrets.token_urlsafe(12), secrets.token_bytes(MIN_HMAC_BYTES), None)
-        if alg == "EdDSA":
+        if alg in ("EdDSA", "Ed25519"):
             private: Any = ed25519.Ed25519PrivateKey.generate()
         elif alg == "ES256":
             private = ec.generate_private_key(ec.SECP256R1())
@@ -107,52 +126,37 @@ class SigningKey:
         else:
             raise ValueError(f"unsupported algorithm {alg!r}; choose one of {ALGORITHMS}")
         public = private.public_key()
-        return cls(alg, kid or thumbprint(_public_members(public)), private, public)
+        return cls(alg, kid or thumbprint(public_members(public)), private, public)
 
     @classmethod
     def from_secret(cls, secret: bytes, *, kid: str, alg: str = "HS256") -> "SigningKey":
-        """An HMAC key from a shared secret; refuses secrets shorter than 256 bits (``WeakKeyError``)."""
+        """An HMAC key from a shared secret; refuses a short or guessable-looking one (``WeakKeyError``)."""
         if alg != "HS256":
             raise ValueError(f"a shared secret signs only HS256, not {alg!r}")
         return cls(alg, kid, secret, None)
 
     @classmethod
     def from_public_key(cls, public: Any, *, alg: str, kid: str) -> "SigningKey":
-        """A verify-only key from a ``cryptography`` public key (e.g. one found in a JWKS)."""
+        """A verify-only key from a ``cryptography`` public key."""
         if alg not in ASYMMETRIC:
             raise ValueError(f"a public key verifies only {ASYMMETRIC}, not {alg!r}")
         return cls(alg, kid, None, public)
 
     @classmethod
     def from_jwk(cls, jwk: dict[str, Any], *, alg: str | None = None, kid: str | None = None) -> "SigningKey":
-        """A key from a JWK (RFC 7517): private if it holds ``d`` (or ``k``), else verify-only."""
-        kty = jwk.get("kty")
-        if kty == "oct":
-            return cls.from_secret(b64url_decode(jwk["k"]), kid=kid or jwk.get("kid") or thumbprint(jwk))
-        private: Any = None
-        if kty == "OKP" and jwk.get("crv") == "Ed25519":
-            default_alg = "EdDSA"
-            if "d" in jwk:
-                private = ed25519.Ed25519PrivateKey.from_private_bytes(b64url_decode(jwk["d"]))
-            public = ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-        elif kty == "EC" and jwk.get("crv") == "P-256":
-            default_alg = "ES256"
-            public = ec.EllipticCurvePublicNumbers(_b64_int(jwk["x"]), _b64_int(jwk["y"]), ec.SECP256R1()).public_key()
-            if "d" in jwk:
-                private = ec.derive_private_key(_b64_int(jwk["d"]), ec.SECP256R1())
-        elif kty == "RSA":
-            default_alg = "RS256"
-            numbers = rsa.RSAPublicNumbers(_b64_int(jwk["e"]), _b64_int(jwk["n"]))
-            public = numbers.public_key()
-            if "d" in jwk:
-                p, q, dp, dq, qi, d = (_b64_int(jwk[name]) for name in ("p", "q", "dp", "dq", "qi", "d"))
-                private = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, numbers).private_key()
-        else:
-            raise ValueError(f"unsupported JWK: kty={kty!r} crv={jwk.get('crv')!r}")
-        if private is not None and _public_members(private.public_key()) != _public_members(public):
-            raise ValueError("the JWK's private and public parts do not match")
-        chosen_kid = kid or jwk.get("kid") or thumbprint(_public_members(public))
-        return cls(alg or jwk.get("alg") or default_alg, chosen_kid, private, public)
+        """A key from a JWK, for the use, operations and algorithm it declares (``KeyImportError`` otherwise).
+
+        Private if it holds ``d`` (or is ``oct``), else verify-only. ``kid`` defaults to the JWK's own, then
+        to the RFC 7638 thumbprint of the public key; an ``oct`` key must name one, since any hash of
+        the secret in a published header would be a hash of the secret.
+        """
+        chosen, declared_kid, private, public = read_jwk(jwk, alg=alg)
+        kid = kid or declared_kid
+        if chosen == "HS256":
+            if kid is None:
+                raise KeyImportError("missing_kid", "an oct JWK needs a kid: authkit never derives one from a secret")
+            return cls.from_secret(private, kid=kid)
+        return cls(chosen, kid or thumbprint(public_members(public)), private, public)
 
     @property
     def can_sign(self) -> bool:
@@ -175,7 +179,7 @@ class SigningKey:
         """The public JWK with ``kid``, ``alg`` and ``use``; None for HMAC keys, which are never published."""
         if self.alg == "HS256":
             return None
-        return {**_public_members(self._public), "kid": self.kid, "alg": self.alg, "use": "sig"}
+        return {**public_members(self._public), "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def public_pem(self) -> bytes | None:
         """The public key as PEM (SubjectPublicKeyInfo); None for HMAC keys."""
@@ -188,22 +192,71 @@ class SigningKey:
         return f"SigningKey(alg={self.alg!r}, kid={self.kid!r}, {kind})"
 
 
+def import_jwks(jwks: Any, *, public_only: bool) -> dict[str, SigningKey | KeyImportError | WeakKeyError]:
+    """Each key of a JWK Set by ``kid``, or why it cannot be used: a JWKS may mix keys of many kinds, and
+    RFC 7517 §5 says to ignore those one does not understand. Two keys sharing a kid are both refused."""
+    members = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(members, list):
+        raise KeyImportError("malformed_key", 'a JWK Set is a JSON object with a "keys" list (RFC 7517 §5)')
+    found: dict[str, SigningKey | KeyImportError | WeakKeyError] = {}
+    for jwk in members:
+        kid = jwk.get("kid") if isinstance(jwk, dict) else None
+        if not isinstance(kid, str) or not kid:
+            continue  # a key without a kid can never be named by a token
+        try:
+            if public_only and PRIVATE_MEMBERS & set(jwk):
+                raise KeyImportError("unsupported_key", "a published JWK Set holds public keys only")
+            key: SigningKey | KeyImportError | WeakKeyError = SigningKey.from_jwk(jwk)
+        except (KeyImportError, WeakKeyError) as err:
+            key = err
+        if kid in found:
+            key = KeyImportError("malformed_key", f"two keys in the JWK Set share kid {kid!r}")
+        found[kid] = key
+    return found
+
+
 class KeySet:
-    """The keys a service signs and verifies with, by ``kid``; the current key signs new tokens."""
+    """The keys a service signs and verifies with, by ``kid``; the current key signs new tokens.
+
+    The set remembers, per key, until when the tokens it signed live (``signer(until=exp)``), and
+    ``retire`` refuses to remove a key before then: retiring a key that signed 14-day refresh tokens
+    15 minutes after the last access token would log everyone out.
+    """
 
     def __init__(self, *keys: SigningKey) -> None:
         if not keys:
             raise ValueError("a KeySet needs at least one key")
         self._lock = threading.Lock()
         self._keys: dict[str, SigningKey] = {}
+        self._live_until: dict[str, float] = {}
         self._current = keys[0].kid
         for key in keys:
             self.add(key, make_current=False)
+
+    @classmethod
+    def from_jwks(cls, jwks: dict[str, Any]) -> "KeySet":
+        """A key set from a JWK Set (the first key signs); ``KeyImportError`` names the first unusable key."""
+        imported = import_jwks(jwks, public_only=False)
+        for kid, key in imported.items():
+            if not isinstance(key, SigningKey):
+                raise type(key)(key.reason, f"key {kid!r}: {key}")
+        return cls(*imported.values())  # type: ignore[arg-type]
 
     @property
     def current(self) -> SigningKey:
         """The key that signs new tokens."""
         return self._keys[self._current]
+
+    def signer(self, *, until: float) -> SigningKey:
+        """The current key, remembering that a token it signs now is valid until ``until`` (a Unix time)."""
+        with self._lock:
+            kid = self._current
+            self._live_until[kid] = max(until, self._live_until.get(kid, until))
+            return self._keys[kid]
+
+    def live_until(self, kid: str) -> float | None:
+        """The ``exp`` of the longest-lived token this set's key ``kid`` signed, or None if it signed none."""
+        return self._live_until.get(kid)
 
     def add(self, key: SigningKey, *, make_current: bool = True) -> None:
         """Add ``key``; it signs from now on unless ``make_current=False`` (publish first, sign later)."""
@@ -220,13 +273,27 @@ class KeySet:
             self.get(kid)
             self._current = kid
 
-    def retire(self, kid: str) -> None:
-        """Remove ``kid``: it is no longer published and tokens it signed stop verifying."""
+    def retire(self, kid: str, *, force: bool = False) -> None:
+        """Remove ``kid``: it is no longer published and tokens it signed stop verifying.
+
+        ``KeyRetirementError`` while a token it signed is still within its lifetime (``live_until``),
+        unless ``force=True``: for a compromised key, whose every token must die now, logging out its users.
+        """
         with self._lock:
             self.get(kid)
             if kid == self._current:
-                raise ValueError(f"kid {kid!r} signs new tokens: promote another key before retiring it")
+                raise KeyRetirementError("signing_key", f"kid {kid!r} signs new tokens: promote another key first")
+            until = self._live_until.get(kid, -math.inf)
+            if not force and time.time() < until:
+                when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds")
+                raise KeyRetirementError(
+                    "tokens_live",
+                    f"kid {kid!r} signed tokens valid until {when}: retiring it now refuses them (everyone holding "
+                    "one is logged out). Retire it after then, give long-lived tokens their own key set, "
+                    "or pass force=True for a compromised key",
+                )
             self._keys = {k: v for k, v in self._keys.items() if k != kid}
+            self._live_until.pop(kid, None)
 
     def get(self, kid: str) -> SigningKey:
         """The key named ``kid``; ``TokenError("unknown_key")`` if there is none."""

@@ -1,4 +1,11 @@
-"""Access and refresh JWTs: which claims they carry, how long they live, and how they are checked."""
+"""Access and refresh JWTs: which claims they carry, how long they live, which keys sign them, how they are checked.
+
+Refresh tokens live 14 days and access tokens 15 minutes. Signed by one key set, a key could not be
+retired until 14 days after its last refresh token, and retiring it sooner logs everyone out. So a
+refresh token may have its own key set (``refresh_keys``), rotated on its own clock and never published:
+only the issuer verifies refresh tokens, so an HMAC key suits it. Without ``refresh_keys`` both kinds
+share ``keys``, and ``KeySet.retire`` refuses to retire a key while a token it signed is still valid.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import jwt
-
 from authkit import jws
 from authkit.errors import TokenError
 from authkit.keys import KeySet
+from authkit.remote_keys import RemoteKeySet
 
-ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
-REFRESH_TOKEN_TYPE = "rt+jwt"  # distinct, so neither passes as the other (RFC 8725 §3.11)
+ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1, registered as application/at+jwt
+REFRESH_TOKEN_TYPE = "rt+jwt"  # authkit's own media type, not a registered one: it only has to differ (RFC 8725 §3.11)
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=14)
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti")
@@ -29,89 +35,104 @@ def _media_type(typ: object) -> str | None:
     return typ[len("application/") :] if typ.startswith("application/") else typ
 
 
+def _signing(keys: KeySet, role: str) -> KeySet:
+    if not keys.current.can_sign:
+        raise ValueError(f"the current {role} key {keys.current.kid!r} is verify-only")
+    return keys
+
+
 class TokenIssuer:
-    """Signs access and refresh tokens with the key set's current key."""
+    """Signs access tokens with ``keys`` and refresh tokens with ``refresh_keys`` (default: ``keys`` too)."""
 
     def __init__(
         self,
         keys: KeySet,
         *,
+        refresh_keys: KeySet | None = None,
         issuer: str,
         audience: str,
         access_ttl: timedelta = ACCESS_TTL,
         refresh_ttl: timedelta = REFRESH_TTL,
     ) -> None:
-        if not keys.current.can_sign:
-            raise ValueError(f"the current key {keys.current.kid!r} is verify-only")
-        self.keys, self.issuer, self.audience = keys, issuer, audience
+        self.keys = _signing(keys, "access")
+        self.refresh_keys = _signing(refresh_keys, "refresh") if refresh_keys is not None else keys
+        self.issuer, self.audience = issuer, audience
         self.access_ttl, self.refresh_ttl = access_ttl, refresh_ttl
 
-    def _issue(self, typ: str, ttl: timedelta, subject: str, extra: dict[str, Any]) -> str:
+    def _issue(self, keys: KeySet, typ: str, ttl: timedelta, subject: str, extra: dict[str, Any]) -> str:
         if not isinstance(subject, str) or not subject:
             raise ValueError("subject must be a non-empty string")
         clash = sorted(set(extra) & set(REQUIRED_CLAIMS))
         if clash:
             raise ValueError(f"extra claims may not override registered claims {clash}")
         now = int(time.time())
+        exp = now + int(ttl.total_seconds())
         claims = {
             "iss": self.issuer,
             "sub": subject,
             "aud": self.audience,
             "iat": now,
-            "exp": now + int(ttl.total_seconds()),
+            "exp": exp,
             "jti": secrets.token_urlsafe(JTI_BYTES),
             **extra,
         }
-        return jws.sign_claims(claims, self.keys.current, typ=typ)
+        return jws.sign_claims(claims, keys.signer(until=exp), typ=typ)
 
     def issue_access(self, subject: str, *, scope: str = "", claims: dict[str, Any] | None = None) -> str:
         """A short-lived access token (``typ`` at+jwt) for ``subject``, with ``scope`` if given."""
         extra = {"scope": scope} if scope else {}
-        return self._issue(ACCESS_TOKEN_TYPE, self.access_ttl, subject, {**extra, **(claims or {})})
+        return self._issue(self.keys, ACCESS_TOKEN_TYPE, self.access_ttl, subject, {**extra, **(claims or {})})
 
     def issue_refresh(self, subject: str, *, claims: dict[str, Any] | None = None) -> str:
-        """A long-lived refresh token (``typ`` rt+jwt) for ``subject``."""
-        return self._issue(REFRESH_TOKEN_TYPE, self.refresh_ttl, subject, dict(claims or {}))
+        """A long-lived refresh token (``typ`` rt+jwt) for ``subject``, signed by the refresh key set."""
+        return self._issue(self.refresh_keys, REFRESH_TOKEN_TYPE, self.refresh_ttl, subject, dict(claims or {}))
 
 
 class TokenVerifier:
-    """Checks tokens against keys found by ``kid``; every refusal is one ``TokenError`` with a reason."""
+    """Checks tokens against keys found by ``kid``; every refusal is one ``TokenError`` with a reason.
+
+    ``keys`` is a ``KeySet`` or the ``RemoteKeySet`` of a JWKS URL (``jws.jwks_client``); refresh tokens are
+    checked against ``refresh_keys`` when given, else against ``keys``, as ``TokenIssuer`` signs them.
+    """
 
     def __init__(
         self,
-        keys: KeySet | jwt.PyJWKClient,
+        keys: jws.KeySource,
         *,
+        refresh_keys: KeySet | None = None,
         issuer: str,
         audience: str,
         leeway: timedelta = timedelta(0),
     ) -> None:
-        self.keys, self.issuer, self.audience, self.leeway = keys, issuer, audience, leeway
+        if not isinstance(keys, (KeySet, RemoteKeySet)):
+            raise TypeError(f"keys is a KeySet or a RemoteKeySet (jws.jwks_client(url)), not {type(keys).__name__}")
+        self.keys, self.refresh_keys = keys, refresh_keys if refresh_keys is not None else keys
+        self.issuer, self.audience, self.leeway = issuer, audience, leeway
 
     def verify_access(self, token: str | bytes) -> dict[str, Any]:
         """The claims of a valid access token; ``TokenError`` otherwise."""
-        return self.verify(token, typ=ACCESS_TOKEN_TYPE)
+        return self.verify_complete(token, typ=ACCESS_TOKEN_TYPE)[1]
 
     def verify_refresh(self, token: str | bytes) -> dict[str, Any]:
         """The claims of a valid refresh token; ``TokenError`` otherwise."""
-        return self.verify(token, typ=REFRESH_TOKEN_TYPE)
+        return self.verify_complete(token, typ=REFRESH_TOKEN_TYPE)[1]
 
     def verify(self, token: str | bytes, *, typ: str) -> dict[str, Any]:
-        """Key by ``kid``, algorithm from that key, signature, time and audience claims, then ``typ``."""
+        """The claims of a valid token of type ``typ``; ``TokenError`` otherwise."""
+        return self.verify_complete(token, typ=typ)[1]
+
+    def verify_complete(self, token: str | bytes, *, typ: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Header and claims: key by ``kid``, algorithm from that key, signature, time, issuer, audience, ``typ``."""
+        keys = self.refresh_keys if typ == REFRESH_TOKEN_TYPE else self.keys
         try:
-            header = jws.read_header(token)
-            key = jws.find_key(self.keys, header)
-            header, claims = jws.verify_claims(
-                token,
-                key,
-                issuer=self.issuer,
-                audience=self.audience,
-                leeway=self.leeway,
-                require=REQUIRED_CLAIMS,
-            )
+            header, claims = jws.verify_token(token, keys, now=time.time(), issuer=self.issuer,
+                                              audience=self.audience, leeway=self.leeway.total_seconds(),
+                                              require=REQUIRED_CLAIMS)
         except TokenError:
             raise
         except Exception as err:  # fail closed: nothing but a TokenError leaves the verifier
             raise jws.token_error(err) from err
-        if _media_type(header.get("typ")) != typ:
-            raise TokenError("wrong_type", f"expected typ {typ!r}, got {header.get('typ')!r}")
-        return claims
+        found = header.get("typ")
+        if found != typ and _media_type(found) != typ:
+            raise TokenError("wrong_type", f"expected typ {typ!r}, got {found!r}")
+        return header, claims

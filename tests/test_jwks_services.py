@@ -9,6 +9,9 @@ import flask
 import pytest
 import requests
 
+from authkit import jws
+from authkit.errors import KeyRetirementError, TokenError
+from authkit.jwk import b64url
 from authkit.keys import KeySet, SigningKey
 from authkit.tokens import TokenIssuer
 from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
@@ -74,7 +77,10 @@ def test_rotation_end_to_end(auth: RunningServer, resource: RunningServer, keys:
     new_token = get_token(auth)
     assert call(resource, new_token).json()["kid"] == "2026-02"  # unknown kid: one refetch finds it
     assert call(resource, old_token).json()["kid"] == "2026-01"  # old key still published
-    keys.retire("2026-01")
+    with pytest.raises(KeyRetirementError) as caught:  # its access tokens live 15 minutes more
+        keys.retire("2026-01")
+    assert caught.value.reason == "tokens_live"
+    keys.retire("2026-01", force=True)  # as for a compromised key: its tokens die now
     time.sleep(LIFESPAN + 0.2)  # let the cached set expire
     assert refusal(call(resource, old_token)) == "unknown_key"
     assert call(resource, new_token).status_code == 200
@@ -128,3 +134,59 @@ def test_bad_authorization_headers_never_500(resource: RunningServer, value: str
 def test_token_endpoint_refuses_bad_requests(auth: RunningServer, body: object) -> None:
     response = requests.post(f"{auth.url}/token", json=body, timeout=5)
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def _serve_jwks(jwks: dict) -> RunningServer:
+    """A JWKS endpoint publishing exactly ``jwks``, as a misconfigured or hostile auth service might."""
+    app = flask.Flask("some-auth")
+    app.get(JWKS_PATH)(lambda: jwks)
+    return serve(app)
+
+
+def test_the_resource_service_imports_a_fetched_jwks_by_each_keys_own_rules() -> None:
+    """Every published key is read for its declared use, key_ops and alg; a token naming a refused one is refused."""
+    ed, rsa = SigningKey.generate("EdDSA", kid="x"), SigningKey.generate("RS256", kid="x")
+    published = {
+        "fine": ed.public_jwk(),
+        "ed25519": {**ed.public_jwk(), "alg": "Ed25519"},  # RFC 9864's name: PyJWKClient alone would drop it
+        "for-encryption": {**ed.public_jwk(), "use": "enc"},
+        "encrypt-only": {**ed.public_jwk(), "key_ops": ["encrypt"]},
+        "declared-ps512": {**rsa.public_jwk(), "alg": "PS512"},
+        "published-private": {**ed.public_jwk(), "d": b64url(ed.signing_material.private_bytes_raw())},
+    }
+    jwks = {"keys": [{**jwk, "kid": kid} for kid, jwk in published.items()]}
+    with _serve_jwks(jwks) as auth, serve(create_resource_app(auth.url + JWKS_PATH, ISSUER, AUDIENCE)) as resource:
+        for kid, jwk in published.items():
+            signer = rsa if kid == "declared-ps512" else ed
+            alg = {"ed25519": "Ed25519", "declared-ps512": "RS256"}.get(kid, "EdDSA")
+            key = SigningKey(alg, kid, signer.signing_material, signer.verifying_material)
+            response = call(resource, jws.sign_claims(claims(), key, typ="at+jwt"))
+            if kid in ("fine", "ed25519"):
+                assert response.status_code == 200 and response.json()["kid"] == kid
+            else:
+                assert refusal(response) == "unknown_key", kid
+
+
+def test_a_key_refused_at_import_says_why_to_the_verifier() -> None:
+    ed = SigningKey.generate("EdDSA", kid="enc")
+    with _serve_jwks({"keys": [{**ed.public_jwk(), "use": "enc"}]}) as auth:
+        remote = jws.jwks_client(auth.url + JWKS_PATH)
+        with pytest.raises(TokenError) as caught:
+            remote.get("enc")
+    assert caught.value.reason == "unknown_key" and "wrong_use" in str(caught.value)
+
+
+def test_an_outage_of_the_jwks_keeps_fetched_keys_for_their_lifespan_then_fails_closed() -> None:
+    """A failed refetch (for an unknown kid) keeps the keys already fetched; once they are stale, all is refused."""
+    known = SigningKey.generate("EdDSA", kid="known")
+    auth = _serve_jwks({"keys": [known.public_jwk()]})
+    remote = jws.jwks_client(auth.url + JWKS_PATH, lifespan=LIFESPAN, cooldown=0)
+    assert remote.get("known").public_jwk() == known.public_jwk()
+    auth.stop()
+    with pytest.raises(TokenError, match="unavailable") as unknown:
+        remote.get("other")  # refetch for an unknown kid: the endpoint is down
+    assert unknown.value.reason == "unknown_key"
+    assert remote.get("known").kid == "known"  # still within its lifespan
+    time.sleep(LIFESPAN + 0.1)
+    with pytest.raises(TokenError, match="unavailable"):
+        remote.get("known")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 import flask
 import jwt
 import pytest
 
 from authkit import jws
-from authkit.errors import TokenError
+from authkit.cracking import Cracked, crack_hs256
+from authkit.errors import TokenError, WeakKeyError
 from authkit.keys import KeySet, SigningKey
 from authkit.tokens import TokenIssuer, TokenVerifier
 from authkit.web.server import serve
@@ -92,18 +92,31 @@ def test_weak_hmac_secret_is_cracked_but_authkit_never_holds_one(hs_key: Signing
     """A 6-byte secret falls to a 7-word list; authkit refuses such a secret, and a 256-bit one is out of reach."""
     weak_token = compact({"alg": "HS256", "typ": "JWT"}, claims(), hs256(b"secret"))
     strong_token = compact(header(hs_key), claims(), with_key(hs_key))
-
-    def crack(token: str) -> bytes | None:
-        signing_input, _, signature = token.rpartition(".")
-        for word in WORDLIST:
-            guess = b64(hmac.new(word, signing_input.encode(), hashlib.sha256).digest())
-            if hmac.compare_digest(guess, signature):
-                return word
-        return None
-
-    assert crack(weak_token) == b"secret" and crack(strong_token) is None
-    with pytest.raises(ValueError):
+    assert crack_hs256(weak_token, WORDLIST) == Cracked(b"secret", b"secret", 5)
+    assert crack_hs256(strong_token, WORDLIST) is None
+    with pytest.raises(WeakKeyError):
         SigningKey.from_secret(b"secret", kid="weak")
+
+
+def test_a_hashed_phrase_passes_the_guard_and_still_falls_to_a_word_list() -> None:
+    """The guard's blind spot: SHA-256 of a phrase looks random, so only a word list finds it (PyJWT agrees)."""
+    secret = hashlib.sha256(b"authkit course demo secret").digest()
+    server = KeySet(SigningKey.from_secret(secret, kid="demo"))  # accepted: nothing in the bytes shows
+    token = jwt.encode({"sub": "alice"}, secret, algorithm="HS256")
+    phrases = [b"password", b"jwt secret", b"authkit course demo secret", b"letmein"]
+    found = crack_hs256(token, phrases, derive=lambda word: hashlib.sha256(word).digest())
+    assert found is not None and (found.word, found.secret, found.tries) == (phrases[2], secret, 3)
+    assert jwt.decode(token, found.secret, algorithms=["HS256"]) == {"sub": "alice"}
+    forged = jwt.encode(claims(sub="admin"), found.secret, algorithm="HS256", headers={"kid": "demo", "typ": "at+jwt"})
+    assert TokenVerifier(server, issuer=ISSUER, audience=AUDIENCE).verify_access(forged)["sub"] == "admin"
+    assert crack_hs256(token, phrases) is None  # the words themselves are not the secret
+
+
+def test_a_generated_key_is_out_of_a_word_lists_reach() -> None:
+    key = SigningKey.generate("HS256")
+    token = jwt.encode({"sub": "alice"}, key.signing_material, algorithm="HS256")
+    assert crack_hs256(token, WORDLIST) is None
+    assert crack_hs256(token, WORDLIST, derive=lambda word: hashlib.sha256(word).digest()) is None
 
 
 def test_jwk_header_injection(verifier: TokenVerifier, ed_key: SigningKey) -> None:
@@ -156,7 +169,7 @@ def test_hs256_rs256_algorithm_confusion(verifier: TokenVerifier, rsa_key: Signi
     assert reason(verifier, kept_alg) == "bad_signature"
 
 
-@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "HS512", "PS256"])
+@pytest.mark.parametrize("alg", ["HS256", "RS256", "ES256", "HS512", "PS256", "Ed25519"])
 def test_the_token_cannot_choose_another_algorithm_for_a_key(verifier: TokenVerifier, ed_key: SigningKey,
                                                             alg: str) -> None:
     token = compact(header(ed_key, alg=alg), claims(), hs256(b"x" * 32))

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
+from datetime import datetime, timezone
+from typing import Iterator
+
 import pytest
+import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from authkit.errors import TokenError, WeakKeyError
-from authkit.keys import ALGORITHMS, KeySet, SigningKey, thumbprint
+from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
+from authkit.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, secret_weakness, thumbprint
+
+T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}
 
@@ -35,9 +50,10 @@ def test_hmac_secrets_under_256_bits_are_refused(length: int) -> None:
 
 
 def test_a_256_bit_secret_is_accepted_and_only_for_hs256() -> None:
-    assert SigningKey.from_secret(bytes(32), kid="ok").alg == "HS256"
+    secret = secrets.token_bytes(32)
+    assert SigningKey.from_secret(secret, kid="ok").alg == "HS256"
     with pytest.raises(ValueError):
-        SigningKey.from_secret(bytes(32), kid="ok", alg="RS256")
+        SigningKey.from_secret(secret, kid="ok", alg="RS256")
 
 
 def test_small_rsa_and_wrong_curve_keys_are_refused() -> None:
@@ -135,8 +151,9 @@ def test_key_set_refuses_duplicates_an_empty_set_and_retiring_the_signer() -> No
     keys = KeySet(key)
     with pytest.raises(ValueError, match="already"):
         keys.add(SigningKey.generate("EdDSA", kid="k"))
-    with pytest.raises(ValueError, match="promote"):
+    with pytest.raises(KeyRetirementError, match="promote") as caught:
         keys.retire("k")
+    assert caught.value.reason == "signing_key" and isinstance(caught.value, ValueError)
     with pytest.raises(ValueError):
         KeySet()
 
@@ -146,3 +163,129 @@ def test_get_unknown_kid_is_a_token_error(kid: object) -> None:
     with pytest.raises(TokenError) as caught:
         KeySet(SigningKey.generate("EdDSA", kid="k")).get(kid)  # type: ignore[arg-type]
     assert caught.value.reason == "unknown_key"
+
+
+# --- kid: public, so never derived from a secret ----------------------------------------------------
+
+
+def _hashes_of(secret: bytes) -> set[str]:
+    """Every spelling of every hashlib digest of ``secret``, and the RFC 7638 thumbprint of it as an oct JWK."""
+    spellings = {thumbprint({"kty": "oct", "k": b64url(secret)})}
+    for name in hashlib.algorithms_guaranteed:
+        h = hashlib.new(name, secret)
+        digest = h.digest(32) if name.startswith("shake") else h.digest()
+        spellings |= {h.hexdigest(32) if name.startswith("shake") else h.hexdigest(), b64url(digest),
+                      base64.b64encode(digest).decode(), base64.urlsafe_b64encode(digest).decode()}
+    return spellings
+
+
+def test_no_hmac_kid_is_a_hash_of_its_secret() -> None:
+    """A kid travels in every token header: for an HMAC key, a hash of the secret there would be a crib."""
+    generated = [SigningKey.generate("HS256") for _ in range(20)]
+    assert len({key.kid for key in generated}) == 20
+    for key in generated:
+        assert key.kid not in _hashes_of(key.signing_material)
+    secret = secrets.token_bytes(32)
+    imported = SigningKey.from_jwk({"kty": "oct", "k": b64url(secret)}, kid="config-1")
+    assert imported.kid == "config-1" and imported.kid not in _hashes_of(secret)
+
+
+def test_an_oct_jwk_without_a_kid_is_refused_rather_than_named_by_its_secret() -> None:
+    with pytest.raises(KeyImportError) as caught:
+        SigningKey.from_jwk({"kty": "oct", "k": b64url(secrets.token_bytes(32))})
+    assert caught.value.reason == "missing_kid" and "never derives" in str(caught.value)
+
+
+@pytest.mark.parametrize("alg", ASYMMETRIC)
+def test_an_asymmetric_key_without_a_kid_is_named_by_its_public_thumbprint(alg: str) -> None:
+    key = SigningKey.generate(alg)
+    public = {k: v for k, v in key.public_jwk().items() if k not in ("kid",)}
+    assert SigningKey.from_jwk(public).kid == thumbprint(public) == key.kid
+
+
+# --- weak HMAC secrets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "secret, why",
+    [
+        (bytes(32), "repeats a 1-byte pattern"),
+        (b"a" * 32, "repeats a 1-byte pattern"),
+        (b"ab" * 16, "repeats a 2-byte pattern"),
+        (bytes.fromhex("9f3c1a7e5b2d4c6f8a0e1b3d5f7a9c2e") * 2, "repeats a 16-byte pattern"),
+        (bytes(range(8)) * 3 + bytes([9]) * 7 + bytes([10]), "distinct symbols"),
+        (b"correct horse battery staple 4242", "passphrase"),
+        (b"Tr0ub4dor&3-Tr0ub4dor&3-Tr0ub4d!", "32 printable characters hold at most 210 bits"),
+        (b"thequickbrownfoxjumpsoverthelazydog", "35 lowercase letters"),
+        (b"9f3c1a7e5b2d4c6f8a0e1b3d5f7a9c2e", "32 hex digits hold at most 128 bits"),
+        (b"31415926535897932384626433832795028841971693993751", "50 decimal digits"),
+    ],
+    ids=["zeros", "one-letter", "two-letters", "16-bytes-twice", "few-symbols", "passphrase", "password",
+         "lowercase-words", "128-bit-hex", "digits"],
+)
+def test_guessable_secrets_are_refused_and_steered_to_generate(secret: bytes, why: str) -> None:
+    assert len(secret) >= 32
+    with pytest.raises(WeakKeyError) as caught:
+        SigningKey.from_secret(secret, kid="weak")
+    assert why in str(caught.value) and "SigningKey.generate('HS256')" in str(caught.value)
+    assert secret_weakness(secret) is not None
+
+
+@pytest.mark.parametrize(
+    "draw, count",
+    [(lambda: secrets.token_bytes(32), 20_000), (lambda: secrets.token_bytes(64), 5_000),
+     (lambda: secrets.token_hex(32).encode(), 5_000), (lambda: secrets.token_urlsafe(32).encode(), 5_000)],
+    ids=["token_bytes(32)", "token_bytes(64)", "token_hex(32)", "token_urlsafe(32)"],
+)
+def test_no_false_positive_on_random_secrets(draw, count: int) -> None:
+    """Many draws: the guard's odds of refusing a token_bytes(32) draw are below 2e-14 each."""
+    refused = [secret for secret in (draw() for _ in range(count)) if secret_weakness(secret)]
+    assert refused == []
+
+
+def test_a_hashed_word_looks_random_to_the_guard() -> None:
+    """The guard's blind spot, stated: SHA-256 of a dictionary word passes (authkit.cracking recovers it)."""
+    assert secret_weakness(hashlib.sha256(b"password").digest()) is None
+
+
+# --- retiring keys: never while tokens they signed are still valid ------------------------------------
+
+
+def test_retire_refuses_while_a_signed_token_lives_then_allows(clock: time_machine.Coordinates) -> None:
+    old, new = SigningKey.generate("EdDSA", kid="old"), SigningKey.generate("EdDSA", kid="new")
+    keys = KeySet(old)
+    assert keys.signer(until=T0.timestamp() + 900) is old
+    keys.signer(until=T0.timestamp() + 600)  # a shorter token does not shorten the key's life
+    assert keys.live_until("old") == T0.timestamp() + 900 and keys.live_until("new") is None
+    keys.add(new)
+    clock.shift(899)
+    with pytest.raises(KeyRetirementError) as caught:
+        keys.retire("old")
+    assert caught.value.reason == "tokens_live" and "2026-01-01T09:15:00+00:00" in str(caught.value)
+    assert "old" in keys
+    clock.shift(1)
+    keys.retire("old")
+    assert keys.kids == ["new"] and keys.live_until("old") is None
+
+
+def test_force_retires_a_compromised_key_at_once(clock: time_machine.Coordinates) -> None:
+    keys = KeySet(SigningKey.generate("EdDSA", kid="leaked"))
+    keys.signer(until=T0.timestamp() + 14 * 86400)
+    keys.add(SigningKey.generate("EdDSA", kid="fresh"))
+    keys.retire("leaked", force=True)
+    assert keys.kids == ["fresh"]
+
+
+# --- key sets from a JWK Set ------------------------------------------------------------------------
+
+
+def test_key_set_from_jwks_imports_every_key_or_names_the_unusable_one() -> None:
+    a, b = SigningKey.generate("Ed25519", kid="a"), SigningKey.generate("ES256", kid="b")
+    keys = KeySet.from_jwks({"keys": [a.public_jwk(), b.public_jwk()]})
+    assert keys.kids == ["a", "b"] and keys.current.alg == "Ed25519" and not keys.current.can_sign
+    encryption = {**SigningKey.generate("RS256", kid="enc").public_jwk(), "use": "enc"}
+    with pytest.raises(KeyImportError, match="key 'enc'") as caught:
+        KeySet.from_jwks({"keys": [a.public_jwk(), encryption]})
+    assert caught.value.reason == "wrong_use"
+    with pytest.raises(KeyImportError):
+        KeySet.from_jwks({"keys": "not a list"})

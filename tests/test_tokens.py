@@ -6,13 +6,14 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
+import jwt
 import pytest
 import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authkit import jws
-from authkit.errors import TOKEN_REASONS, TokenError
+from authkit.errors import TOKEN_REASONS, KeyRetirementError, TokenError
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.tokens import (
     ACCESS_TOKEN_TYPE,
@@ -21,7 +22,7 @@ from authkit.tokens import (
     TokenVerifier,
 )
 from tests.conftest import refused
-from tests.jwt_forge import AUDIENCE, ISSUER, b64, claims
+from tests.jwt_forge import AUDIENCE, ISSUER, b64, claims, compact, with_key
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -211,3 +212,233 @@ def test_any_input_gives_only_token_error(token: str | bytes) -> None:
         with pytest.raises(TokenError) as caught:
             verify(token)
         assert caught.value.reason in TOKEN_REASONS
+
+
+# --- NumericDate (RFC 7519 §2): a JSON number, compared exactly ----------------------------------------
+
+NOW = int(T0.timestamp())
+LATER = NOW + 900
+
+
+@pytest.mark.parametrize(
+    "value",
+    [str(LATER), f" {LATER}\n", f"{LATER:_}", str(LATER).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+     True, False, [LATER], {"t": LATER}, float("inf")],
+    ids=["digits", "padded", "underscores", "arabic-indic", "true", "false", "list", "object", "huge"],
+)
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_a_numericdate_that_is_not_a_json_number_is_malformed(keys: KeySet, verifier: TokenVerifier,
+                                                               clock: time_machine.Coordinates, claim: str,
+                                                               value: object) -> None:
+    payload = claims(**{claim: value})
+    body = json.dumps(payload).replace("Infinity", "1e400").encode()  # 1e400 is valid JSON; it overflows to inf
+    assert refused(verifier.verify_access, compact({"alg": "EdDSA", "kid": "k1", "typ": "at+jwt"}, body,
+                                                   with_key(keys.current))) == "malformed"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_number_literals_are_malformed(keys: KeySet, verifier: TokenVerifier, literal: str) -> None:
+    """Python's json reads NaN and Infinity; JSON has neither (RFC 8259 §6), and NaN would compare as never expired."""
+    body = json.dumps(claims(exp=0)).replace('"exp":0', f'"exp":{literal}').replace('"exp": 0', f'"exp": {literal}')
+    assert literal in body
+    token = compact({"alg": "EdDSA", "kid": "k1", "typ": "at+jwt"}, body.encode(), with_key(keys.current))
+    assert refused(verifier.verify_access, token) == "malformed"
+
+
+def test_pyjwt_alone_takes_numeric_strings_and_calls_true_expired(keys: KeySet,
+                                                                  clock: time_machine.Coordinates) -> None:
+    """What the strict check replaces: PyJWT's int() conversion (measured on the installed PyJWT)."""
+    material = keys.current.verifying_material
+    options = dict(algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER)
+    assert jwt.decode(signed(keys, claims(exp=f" {LATER}\n")), material, **options)["sub"] == "alice"
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(signed(keys, claims(exp=True)), material, **options)
+    assert jwt.decode(signed(keys, claims(nbf=NOW + 0.9)), material, **options)["sub"] == "alice"
+
+
+def test_exp_true_is_malformed_not_expired(keys: KeySet, verifier: TokenVerifier,
+                                          clock: time_machine.Coordinates) -> None:
+    assert refused(verifier.verify_access, signed(keys, claims(exp=True))) == "malformed"
+
+
+@pytest.mark.parametrize(
+    "claim, value, at, expected",
+    [
+        ("nbf", NOW + 0.9, 0, "not_yet_valid"), ("nbf", NOW + 0.9, 0.9, None),
+        ("iat", NOW + 0.5, 0, "not_yet_valid"), ("iat", NOW + 0.5, 0.5, None),
+        ("exp", NOW + 0.5, 0, None), ("exp", NOW + 0.5, 0.49, None), ("exp", NOW + 0.5, 0.5, "expired"),
+        ("exp", NOW + 900.25, 900.25, "expired"), ("nbf", NOW - 0.1, 0, None),
+    ],
+)
+def test_fractional_times_are_compared_exactly(keys: KeySet, verifier: TokenVerifier,
+                                               clock: time_machine.Coordinates, claim: str, value: float, at: float,
+                                               expected: str | None) -> None:
+    """nbf = now + 0.9 is not valid yet (PyJWT truncates it to now); exp = now + 0.5 is still valid at now."""
+    token = signed(keys, claims(**{claim: value}))
+    clock.move_to(T0 + timedelta(seconds=at))
+    if expected is None:
+        assert verifier.verify_access(token)["sub"] == "alice"
+    else:
+        assert refused(verifier.verify_access, token) == expected
+
+
+def test_leeway_applies_to_fractional_times(keys: KeySet, clock: time_machine.Coordinates) -> None:
+    lenient = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE, leeway=timedelta(seconds=1.5))
+    assert lenient.verify_access(signed(keys, claims(nbf=NOW + 1.5)))["sub"] == "alice"
+    assert refused(lenient.verify_access, signed(keys, claims(nbf=NOW + 1.51))) == "not_yet_valid"
+    clock.move_to(T0 + timedelta(seconds=901.49))
+    assert lenient.verify_access(signed(keys, claims(exp=NOW + 900)))["sub"] == "alice"
+
+
+def test_a_future_iat_is_refused_as_authkit_policy(keys: KeySet, verifier: TokenVerifier,
+                                                   clock: time_machine.Coordinates) -> None:
+    """RFC 7519 §4.1.6 does not require it; authkit (like PyJWT) refuses a token issued in the future."""
+    assert refused(verifier.verify_access, signed(keys, claims(iat=NOW + 60))) == "not_yet_valid"
+
+
+# --- authkit's claim checks agree with PyJWT's wherever PyJWT is right ---------------------------------
+
+_PYJWT_REASONS = [
+    (jwt.ExpiredSignatureError, "expired"), (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidAudienceError, "wrong_audience"), (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"), (jwt.InvalidTokenError, "malformed"),
+]
+_DROP = object()  # a claim left out
+
+
+def _mostly(valid: object, *others: object) -> st.SearchStrategy:
+    """``valid`` most of the time, else one of ``others`` or the claim left out."""
+    return st.one_of(st.just(valid), st.just(valid), st.just(valid), st.sampled_from([*others, _DROP]))
+
+
+def _time(low: int, high: int) -> st.SearchStrategy:
+    """A time in [low, high], left out one time in ten."""
+    return st.tuples(st.integers(0, 9), st.integers(low, high)).map(lambda drawn: drawn[1] if drawn[0] else _DROP)
+
+
+_claim_values = {
+    "iss": _mostly(ISSUER, "https://evil.example", 7),
+    "sub": _mostly("alice", 42),
+    "aud": _mostly(AUDIENCE, [AUDIENCE, "x"], "x", ["x"], [], "", [7], 7),
+    "iat": _time(NOW - 2000, NOW + 60),
+    "nbf": st.one_of(st.just(_DROP), st.integers(NOW - 60, NOW + 60)),
+    "exp": _time(NOW - 60, NOW + 2000),
+    "jti": _mostly("j", 1),
+}
+_claim_sets = st.fixed_dictionaries(_claim_values).map(
+    lambda drawn: {name: value for name, value in drawn.items() if value is not _DROP})
+
+
+def _pyjwt_reason(token: str, keys: KeySet, leeway: int) -> str | None:
+    """PyJWT's verdict on ``token``, as the reason authkit would give for the same rule."""
+    try:
+        jwt.decode(token, keys.current.verifying_material, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+                   leeway=leeway, options={"require": ["iss", "sub", "aud", "iat", "exp", "jti"]})
+    except jwt.InvalidTokenError as err:
+        return next(reason for kind, reason in _PYJWT_REASONS if isinstance(err, kind))
+    return None
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=_claim_sets, leeway=st.sampled_from([0, 30]))
+def test_claim_verdicts_equal_pyjwts_for_integer_times(payload: dict, leeway: int) -> None:
+    token = jws.sign_claims(payload, _KEYS.current, typ=ACCESS_TOKEN_TYPE)
+    verifier = TokenVerifier(_KEYS, issuer=ISSUER, audience=AUDIENCE, leeway=timedelta(seconds=leeway))
+    with time_machine.travel(T0, tick=False):
+        expected = _pyjwt_reason(token, _KEYS, leeway)
+        try:
+            verifier.verify_access(token)
+            got = None
+        except TokenError as err:
+            got = err.reason
+    assert got == expected
+
+
+# --- the b64 header (RFC 7797) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("b64", ["false", "true", 0, 1, None, [], {}])
+def test_a_b64_header_that_is_not_a_json_boolean_is_malformed(keys: KeySet, verifier: TokenVerifier,
+                                                              b64: object) -> None:
+    token = compact({"alg": "EdDSA", "kid": "k1", "typ": "at+jwt", "b64": b64}, claims(), with_key(keys.current))
+    assert refused(verifier.verify_access, token) == "malformed"
+
+
+def test_b64_false_is_refused_because_jwts_never_use_it(keys: KeySet, verifier: TokenVerifier) -> None:
+    """RFC 7797 §7: JWTs MUST NOT use b64=false; refused with crit or without, attached or detached."""
+    header = {"alg": "EdDSA", "kid": "k1", "typ": "at+jwt", "b64": False, "crit": ["b64"]}
+    head = b64(header)
+    raw = json.dumps(claims(), separators=(",", ":")).encode()
+    signature = b64(keys.current.signing_material.sign(head.encode() + b"." + raw))
+    for token in (f"{head}..{signature}", f"{head}.{b64(raw)}.{signature}",
+                  compact({k: v for k, v in header.items() if k != "crit"}, claims(), with_key(keys.current))):
+        assert refused(verifier.verify_access, token) == "malformed"
+
+
+def test_b64_true_is_the_default_spelled_out(keys: KeySet, verifier: TokenVerifier) -> None:
+    for extra in ({"b64": True}, {"b64": True, "crit": ["b64"]}):
+        token = compact({"alg": "EdDSA", "kid": "k1", "typ": "at+jwt", **extra}, claims(), with_key(keys.current))
+        assert verifier.verify_access(token)["sub"] == "alice"
+
+
+# --- refresh tokens under their own keys ----------------------------------------------------------
+
+
+def test_refresh_tokens_are_signed_and_checked_with_their_own_key_set(clock: time_machine.Coordinates) -> None:
+    access = KeySet(SigningKey.generate("EdDSA", kid="a1"))
+    refresh = KeySet(SigningKey.generate("HS256", kid="r1"))
+    issuer = TokenIssuer(access, refresh_keys=refresh, issuer=ISSUER, audience=AUDIENCE)
+    verifier = TokenVerifier(access, refresh_keys=refresh, issuer=ISSUER, audience=AUDIENCE)
+    access_token, refresh_token = issuer.issue_access("alice"), issuer.issue_refresh("alice")
+    assert jws.read_header(access_token)["kid"] == "a1" and jws.read_header(refresh_token)["kid"] == "r1"
+    assert verifier.verify_refresh(refresh_token)["sub"] == verifier.verify_access(access_token)["sub"] == "alice"
+    assert refused(verifier.verify_access, refresh_token) == "unknown_key"
+    assert refused(verifier.verify_refresh, access_token) == "unknown_key"
+    assert access.jwks() == {"keys": [access.current.public_jwk()]}  # refresh keys are never published
+    assert access.live_until("a1") == NOW + 900 and refresh.live_until("r1") == NOW + 14 * 86400
+    resource = TokenVerifier(access, issuer=ISSUER, audience=AUDIENCE)  # holds no refresh key at all
+    assert refused(resource.verify_refresh, refresh_token) == "unknown_key"
+
+
+def test_without_refresh_keys_the_shared_key_cannot_retire_before_its_refresh_tokens_expire(
+        keys: KeySet, issuer: TokenIssuer, clock: time_machine.Coordinates) -> None:
+    """The default: one key set. Retiring after the access tokens expire would log everyone out: refused."""
+    refresh_token = issuer.issue_refresh("alice")
+    keys.add(SigningKey.generate("EdDSA", kid="k2"))
+    clock.shift(timedelta(minutes=15))
+    with pytest.raises(KeyRetirementError) as caught:
+        keys.retire("k1")
+    assert caught.value.reason == "tokens_live" and "2026-01-15T09:00:00+00:00" in str(caught.value)
+    verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+    assert verifier.verify_refresh(refresh_token)["sub"] == "alice"
+    clock.shift(timedelta(days=14) - timedelta(minutes=15))
+    keys.retire("k1")
+    assert refused(verifier.verify_refresh, refresh_token) == "unknown_key"  # and it had expired anyway
+
+
+def test_the_issuer_and_verifier_take_keyword_only_options() -> None:
+    keys, refresh = KeySet(SigningKey.generate("EdDSA")), KeySet(SigningKey.generate("HS256"))
+    with pytest.raises(TypeError):
+        TokenIssuer(keys, refresh, ISSUER, AUDIENCE)  # type: ignore[misc]
+    with pytest.raises(ValueError, match="refresh key"):
+        TokenIssuer(keys, refresh_keys=KeySet(SigningKey.from_jwk(SigningKey.generate("EdDSA").public_jwk())),
+                    issuer=ISSUER, audience=AUDIENCE)
+    with pytest.raises(TypeError, match="KeySet"):
+        TokenVerifier(jwt.PyJWKClient("https://auth.example/jwks.json"), issuer=ISSUER, audience=AUDIENCE)
+
+
+# --- one parse per verify ------------------------------------------------------------------------------
+
+
+def test_a_verify_makes_one_pyjwt_call_and_reads_the_header_once(issuer: TokenIssuer, verifier: TokenVerifier,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    token = issuer.issue_access("alice")
+    calls: list[str] = []
+    for name in ("decode_complete", "get_unverified_header", "_load"):
+        real = getattr(jws._PYJWS, name)
+        monkeypatch.setattr(jws._PYJWS, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    real_header = jws._header
+    monkeypatch.setattr(jws, "_header", lambda data: calls.append("header") or real_header(data))
+    assert verifier.verify_access(token)["sub"] == "alice"
+    assert calls == ["header", "decode_complete", "_load"]  # _load: PyJWS's own parse, inside its one call

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify, request
 from authkit import jws
 from authkit.errors import TokenError
 from authkit.keys import KeySet
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens import ACCESS_TOKEN_TYPE, TokenIssuer, TokenVerifier
 from authkit.web.bearer_app import parse_bearer
 from authkit.web.body import json_object
 
@@ -82,10 +82,9 @@ def create_resource_app(
         if token is None:  # no credentials, or another scheme: the bare challenge (RFC 6750 §3.1)
             return _bearer_error(401)
         try:
-            claims = verifier.verify_access(token)
+            header, claims = verifier.verify_complete(token, typ=ACCESS_TOKEN_TYPE)
         except TokenError as err:
             return _bearer_error(401, "invalid_token", err.reason)
-        kid = jws.read_header(token)["kid"]
-        return jsonify(sub=claims["sub"], scope=claims.get("scope", ""), kid=kid)
+        return jsonify(sub=claims["sub"], scope=claims.get("scope", ""), kid=header["kid"])
 
     return app
