@@ -126,28 +126,26 @@ if link ~= '' then redis.call('DEL', ARGV[2] .. link) redis.call('ZREM', KEYS[2]
 return redis.call('DEL', KEYS[1])
 """
 
-# KEYS: index. ARGV: the user's key prefix, the handle to keep (or ""). Records share the index's hash
-# tag, so the script touches one cluster slot; it runs whole, so a racing login is before or after it.
-# One DEL per thousand records (and one ZREM when a session is kept): the cost per session is building
-# its key name. Retired IDs ("~" members) die too, the kept session's own included.
+# KEYS: index. ARGV: the user's key prefix, the handle to keep (or ""), idle ms. Records share the index's
+# hash tag, so the script touches one cluster slot; it runs whole, so a racing login is before or after
+# it. Per session it only builds a key name; DEL takes them thousands at a time, then the index goes in
+# one DEL (the kept session is put back). Retired IDs ("~" members) die too, the kept session's included.
 _DESTROY_ALL = """
 local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-local live, retired, gone, n, ended = {}, {}, {}, 0, 0
+local live, retired, n, r, prefix, keep = {}, {}, 0, 0, ARGV[1], ARGV[2]
 for i = 1, #members do
   local m = members[i]
-  if m ~= ARGV[2] then
-    n = n + 1
-    gone[n] = m
-    if string.byte(m, 1) == 126 then retired[#retired + 1] = ARGV[1] .. string.sub(m, 2)
-    else live[#live + 1] = ARGV[1] .. m end
-  end
+  if string.byte(m, 1) == 126 then r = r + 1 retired[r] = prefix .. string.sub(m, 2)
+  elseif m ~= keep then n = n + 1 live[n] = prefix .. m end
 end
-for i = 1, #live, 1000 do ended = ended + redis.call('DEL', unpack(live, i, math.min(i + 999, #live))) end
-for i = 1, #retired, 1000 do redis.call('DEL', unpack(retired, i, math.min(i + 999, #retired))) end
-if ARGV[2] == '' then
-  redis.call('DEL', KEYS[1])
-else
-  for i = 1, n, 1000 do redis.call('ZREM', KEYS[1], unpack(gone, i, math.min(i + 999, n))) end
+local ended = 0
+for i = 1, n, 4000 do ended = ended + redis.call('DEL', unpack(live, i, math.min(i + 3999, n))) end
+for i = 1, r, 4000 do redis.call('DEL', unpack(retired, i, math.min(i + 3999, r))) end
+local score = keep ~= '' and redis.call('ZSCORE', KEYS[1], keep)
+redis.call('DEL', KEYS[1])
+if score then  -- allowed at maxmemory too: the script has already deleted
+  redis.call('ZADD', KEYS[1], score, keep)
+  redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(score) + tonumber(ARGV[3])))
 end
 return ended
 """
@@ -398,7 +396,8 @@ class SessionStore:
             keep_user, _, keep_handle = _parse(keep)
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
-        return int(self._eval(self._destroy_all, (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle)))
+        keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
+        return int(self._eval(self._destroy_all, keys, args))
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""
