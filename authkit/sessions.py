@@ -23,7 +23,6 @@ of a retired one, so that logging out either ends both.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 import time
@@ -37,7 +36,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from authkit.errors import SessionError, StoreUnavailable
-from authkit.redis import fail_closed, is_fake
+from authkit.redis import connect, fail_closed, is_fake
 
 DEFAULT_IDLE = timedelta(minutes=30)
 DEFAULT_ABSOLUTE = timedelta(hours=8)
@@ -54,8 +53,7 @@ _REFUSALS = {
 }
 _SESSION_ID = re.compile(rf"({_USER})\.([1-9][0-9]{{0,15}})\.[A-Za-z0-9_-]{{43}}")
 _HANDLE = re.compile(r"[0-9a-f]{64}")  # a SHA-256 hex digest: never "index" or "roles", the user's other keys
-_CSRF_LABEL = b"authkit session csrf token"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_CSRF_LABEL = b"authkit session csrf token\x00"
 _SLIDE_REFUSED = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
 
 # KEYS: record, index, roles. ARGV: handle, the record before and after its roles, expire at,
@@ -268,12 +266,13 @@ def session_handle(session_id: str) -> str:
 
 
 def session_csrf_token(session_id: str) -> str:
-    """The CSRF token of a session: HMAC-SHA256 keyed with the session ID, base64url, 43 characters.
+    """The CSRF token of a session: SHA-256 of a fixed label and the session ID, base64url, 43 characters.
 
-    Whoever holds the ID can compute it, and nobody else can; it is stored nowhere and changes with
-    every new ID. A server checks it against the cookie before touching the store.
+    Whoever holds the ID can compute it, and nobody else can (the ID is a 256-bit secret, and the label
+    keeps the token apart from the handle, the plain SHA-256 of the ID); it is stored nowhere and
+    changes with every new ID. A server checks it against the cookie before touching the store.
     """
-    digest = hmac.digest(session_id.encode("utf-8"), _CSRF_LABEL, "sha256")
+    digest = hashlib.sha256(_CSRF_LABEL + session_id.encode("utf-8")).digest()
     return urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
@@ -282,7 +281,7 @@ class SessionStore:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: redis.Redis | None = None,
         *,
         idle: timedelta = DEFAULT_IDLE,
         absolute: timedelta = DEFAULT_ABSOLUTE,
@@ -294,7 +293,7 @@ class SessionStore:
             raise ValueError(f"slide must be one of {SLIDE_POLICIES}, not {slide!r}")
         if not timedelta(0) <= rotation_grace <= timedelta(minutes=1):
             raise ValueError(f"rotation_grace must be between 0 and 1 minute, not {rotation_grace!r}")
-        self.client = client
+        self.client = client = client if client is not None else connect()
         self.idle, self.absolute, self.slide, self.rotation_grace, self.prefix = idle, absolute, slide, rotation_grace, prefix
         self._idle_ms, self._absolute_ms = _milliseconds(idle, "idle"), _milliseconds(absolute, "absolute")
         self._grace_ms = rotation_grace // timedelta(milliseconds=1)
@@ -547,4 +546,6 @@ def _now_ms() -> int:
 
 
 def _time(ms: str | int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=int(ms))
+    """A ms timestamp as an aware UTC datetime, exactly (whole seconds, then the ms as microseconds)."""
+    seconds, millis = divmod(int(ms), 1000)
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=millis * 1000)

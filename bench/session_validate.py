@@ -2,7 +2,8 @@
 
 Each row's cost is client CPU (this process) plus server CPU (``INFO cpu`` of redis-server) per call,
 measured in small batches that take turns in a shuffled order, so that load from other processes
-falls on every row alike; the figure is the median batch. The anchor is ``client.getex(key,
+falls on every row alike; the µs are the median batch's, the ratio the median over rounds of each
+round's ratio to the anchor's batch. The anchor is ``client.getex(key,
 pxat=…)`` on a string of the session record's size: the least any store can do to read a record and
 slide its expiry in one round trip.
 
@@ -48,7 +49,7 @@ def calls(client: redis.Redis) -> dict[str, Callable[[], object]]:
     }
 
 
-def measure(client: redis.Redis, *, rounds: int = 40, batch: int = 300, seed: int = 0) -> list[Row]:
+def measure(client: redis.Redis, *, rounds: int = 60, batch: int = 200, seed: int = 0) -> list[Row]:
     """Median client and server µs per call for each row, batches interleaved in a shuffled order."""
     measured = calls(client)
     for call in measured.values():  # warm up: scripts loaded, connections open
@@ -67,13 +68,9 @@ def measure(client: redis.Redis, *, rounds: int = 40, batch: int = 300, seed: in
             client_after = time.process_time()
             server_after = server_cpu(client)
             samples[label].append(((client_after - client_before) / batch, (server_after - server_before) / batch))
-    rows = []
-    anchor = statistics.median(c + s for c, s in samples[ANCHOR])
-    for label, pairs in samples.items():
-        total = statistics.median(c + s for c, s in pairs)
-        rows.append((label, statistics.median(c for c, _ in pairs) * 1e6, statistics.median(s for _, s in pairs) * 1e6,
-                     total / anchor))
-    return rows
+    anchor = [c + s for c, s in samples[ANCHOR]]  # each round's ratio pairs batches run moments apart
+    return [(label, statistics.median(c for c, _ in pairs) * 1e6, statistics.median(s for _, s in pairs) * 1e6,
+             statistics.median((c + s) / a for (c, s), a in zip(pairs, anchor))) for label, pairs in samples.items()]
 
 
 def rows() -> list[Row]:

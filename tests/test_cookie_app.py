@@ -376,7 +376,7 @@ def test_trusted_origins_given_as_an_argument(store: SessionStore, tls: LocalTLS
                                      ["https://app.example/login"], [None]])
 def test_trusted_origins_are_origins(store: SessionStore, origins) -> None:
     with pytest.raises(ValueError, match="origin"):
-        create_cookie_app(store, trusted_origins=origins)
+        create_cookie_app(store, trusted_origins=origins, password_cost=FAST)
 
 
 def test_logout_and_forced_logoff_work_when_redis_is_full(real_redis: redis.Redis, tls: LocalTLS) -> None:

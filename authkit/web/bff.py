@@ -70,13 +70,14 @@ def create_bff_app(
     """
     if not keys.current.public_jwk():
         raise ValueError("the BFF signs with an asymmetric key: internal services must not hold a secret")
+    origins = trusted_origins_config(trusted_origins)
     directory = demo_users(password_cost) if users is None else users
     tokens = TokenIssuer(keys, issuer=issuer, audience=audience, access_ttl=token_ttl)
     upstream = requests.Session()
     upstream.trust_env = False  # no proxy from the environment between the BFF and its service
     app = Flask("authkit.bff")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
-    app.config["TRUSTED_ORIGINS"] = trusted_origins_config(trusted_origins)
+    app.config["TRUSTED_ORIGINS"] = origins
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))

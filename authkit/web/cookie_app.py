@@ -151,10 +151,11 @@ def create_cookie_app(
     """
     if same_site not in SAME_SITE_VALUES:
         raise ValueError(f"same_site must be one of {SAME_SITE_VALUES}, not {same_site!r}")
+    origins = trusted_origins_config(trusted_origins)
     directory = demo_users(password_cost) if users is None else users
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
-    app.config["TRUSTED_ORIGINS"] = trusted_origins_config(trusted_origins)
+    app.config["TRUSTED_ORIGINS"] = origins
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
