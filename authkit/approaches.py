@@ -19,7 +19,7 @@ from authkit.keys import KeySet, SigningKey
 from authkit.redis import connect
 from authkit.refresh import RefreshFamilies, TokenService
 from authkit.revocation import STRATEGIES, AccessGuard, RevocationStore
-from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SessionStore
+from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, DEFAULT_ROTATION_GRACE, SessionStore
 from authkit.tokens import ACCESS_TTL, REFRESH_TTL, TokenIssuer, TokenVerifier
 
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"
@@ -197,9 +197,10 @@ class ServerSession(Approach):
     """A random session ID in a cookie, the state in Redis (``SessionStore``): validate-and-slide per request."""
 
     def __init__(self, idle: timedelta = DEFAULT_IDLE, absolute: timedelta = DEFAULT_ABSOLUTE, *,
-                 slide: str = "always", client: redis.Redis | None = None) -> None:
+                 slide: str = "always", rotation_grace: timedelta = DEFAULT_ROTATION_GRACE,
+                 client: redis.Redis | None = None) -> None:
         self.store = SessionStore(client if client is not None else connect(fresh=True), idle=idle,
-                                  absolute=absolute, slide=slide)
+                                  absolute=absolute, slide=slide, rotation_grace=rotation_grace)
         self.name = f"server-side session (idle {_minutes(idle)})"
 
     def login(self, user: str) -> Held:

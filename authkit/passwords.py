@@ -2,8 +2,9 @@
 
 The stored form follows the PHC string format, e.g. ``$scrypt$ln=17,r=8,p=1$<salt>$<hash>``
 (base64 without padding), so the cost parameters travel with each hash and can be raised later
-without breaking the old ones. The defaults are OWASP's minimum for scrypt (Password Storage
-Cheat Sheet): N = 2**17 (128 MiB), r = 8, p = 1.
+without breaking the old ones. The default cost is OWASP's minimum for scrypt (Password Storage
+Cheat Sheet): N = 2**17 (128 MiB), r = 8, p = 1. Tests and demonstrations may hash with a cheaper
+``ScryptCost``; verification always reads the cost from the stored hash.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hmac
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 
 #: log2 of scrypt's CPU/memory cost N, block size r, parallelism p; salt and output lengths in bytes.
 DEFAULT_LOG2_N, DEFAULT_R, DEFAULT_P = 17, 8, 1
@@ -32,11 +34,34 @@ _PHC = re.compile(
 )
 
 
-def hash_password(password: str) -> str:
-    """Hash ``password`` with scrypt and a fresh random salt; return the self-describing string."""
+def _affordable(log2_n: int, r: int, p: int) -> bool:
+    """Each parameter in bounds, and their product too: each bound alone still allows 4 GiB (ln=20, r=32)."""
+    in_bounds = 1 <= log2_n <= _MAX_LOG2_N and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P
+    return in_bounds and 128 * r * (1 << log2_n) * p <= _MAX_COST_BYTES
+
+
+@dataclass(frozen=True)
+class ScryptCost:
+    """scrypt's cost: log2 of N (CPU and memory), block size r, parallelism p. The default is OWASP's minimum."""
+
+    log2_n: int = DEFAULT_LOG2_N
+    r: int = DEFAULT_R
+    p: int = DEFAULT_P
+
+    def __post_init__(self) -> None:
+        if not _affordable(self.log2_n, self.r, self.p):
+            raise ValueError(f"scrypt cost out of bounds (1 <= ln <= {_MAX_LOG2_N}, 1 <= r <= {_MAX_R}, "
+                             f"1 <= p <= {_MAX_P}, at most {_MAX_COST_BYTES} bytes of work): {self!r}")
+
+
+DEFAULT_COST = ScryptCost()
+
+
+def hash_password(password: str, cost: ScryptCost = DEFAULT_COST) -> str:
+    """Hash ``password`` with scrypt at ``cost`` and a fresh random salt; return the self-describing string."""
     salt = secrets.token_bytes(SALT_BYTES)
-    digest = _scrypt(password, salt, DEFAULT_LOG2_N, DEFAULT_R, DEFAULT_P, HASH_BYTES)
-    return f"$scrypt$ln={DEFAULT_LOG2_N},r={DEFAULT_R},p={DEFAULT_P}${_b64(salt)}${_b64(digest)}"
+    digest = _scrypt(password, salt, cost.log2_n, cost.r, cost.p, HASH_BYTES)
+    return f"$scrypt$ln={cost.log2_n},r={cost.r},p={cost.p}${_b64(salt)}${_b64(digest)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -45,9 +70,7 @@ def verify_password(password: str, stored: str) -> bool:
     if match is None:
         return False
     log2_n, r, p = int(match["ln"]), int(match["r"]), int(match["p"])
-    if not (1 <= log2_n <= _MAX_LOG2_N and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P):
-        return False
-    if 128 * r * (1 << log2_n) * p > _MAX_COST_BYTES:  # each bound alone still allows 4 GiB (ln=20, r=32)
+    if not _affordable(log2_n, r, p):
         return False
     try:
         salt, expected = _unb64(match["salt"]), _unb64(match["hash"])
@@ -57,18 +80,20 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)  # constant time: no early exit on the first wrong byte
 
 
-def verify_login(password: str, stored: str | None) -> bool:
+def verify_login(password: str, stored: str | None, cost: ScryptCost = DEFAULT_COST) -> bool:
     """``verify_password`` for a login form: an unknown user (``stored`` None) costs the same scrypt work.
 
-    Answering fast for names that do not exist would tell an attacker which ones do.
+    Answering fast for names that do not exist would tell an attacker which ones do; ``cost`` is the
+    cost of the directory's hashes, which the stand-in hash for an unknown name matches.
     """
-    matched = verify_password(password, stored if stored is not None else _decoy_hash())
+    matched = verify_password(password, stored if stored is not None else _decoy_hash(cost))
     return matched and stored is not None
 
 
-@functools.lru_cache(maxsize=1)
-def _decoy_hash() -> str:
-    return hash_password(secrets.token_urlsafe(32))
+@functools.lru_cache(maxsize=4)
+def _decoy_hash(cost: ScryptCost) -> str:
+    return hash_password(secrets.token_urlsafe(32), cost)
+
 
 
 def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int, length: int) -> bytes:

@@ -1,9 +1,23 @@
 """Server-side sessions in Redis: random IDs stored hashed, idle and absolute timeouts, one round trip.
 
 Keys for one user share the hash tag ``{u:<user>}`` so every operation stays in one Redis Cluster
-slot: ``authkit:sess:{u:alice}:<sha256 of the ID>`` (the record), ``…:index`` (the user's sessions,
-scored by absolute deadline) and ``…:user`` (roles and a privilege generation). The cookie carries
-``<user>.<secret>``: the user part only routes to the slot; the 256-bit secret is what authenticates.
+slot: ``authkit:sess:{u:alice}:<sha256 of the ID>`` (the record, a short string), ``…:index`` (the
+user's sessions, scored by absolute deadline) and ``…:roles`` (the user's current roles).
+
+The cookie carries ``<user>.<absolute deadline in ms>.<secret>``. The user part routes to the slot;
+the deadline lets the application compute the next expiry *before* it calls Redis; the 256-bit secret
+is what authenticates. Redis stores the SHA-256 of the whole string, so changing any part of it names
+no record. A request is then one native command, ``GETEX <record> PXAT <min(now + idle, absolute)>``:
+Redis returns the record and moves its expiry in one step, and the key's expiry *is* the session's
+deadline (Redis drops a key one millisecond after its expire time, so the key expires at deadline − 1).
+All times come from the application's clock (``time.time``), the one time-machine moves along with
+PyJWT and fakeredis.
+
+The record is ``state|created|absolute|until|roles|link|label``. ``state`` is ``L`` (live), ``S``
+(the user's privileges changed: the next request rotates the ID) or ``R`` (retired: an ID replaced by
+a rotation, honoured until ``until`` with the roles it already had, so requests in flight during the
+rotation are not logged out). ``link`` is the retired predecessor of a live record, or the successor
+of a retired one, so that logging out either ends both.
 """
 
 from __future__ import annotations
@@ -11,17 +25,23 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
+from base64 import urlsafe_b64encode
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
-from authkit.errors import SessionError
-from authkit.redis import connect, fail_closed
+from authkit.errors import SessionError, StoreUnavailable
+from authkit.redis import connect, fail_closed, is_fake
 
 DEFAULT_IDLE = timedelta(minutes=30)
 DEFAULT_ABSOLUTE = timedelta(hours=8)
+#: How long an ID replaced by a privilege-change rotation still serves requests already in flight.
+DEFAULT_ROTATION_GRACE = timedelta(seconds=10)
 SLIDE_POLICIES = ("always", "half")  # "half": extend only once half the idle window has passed
 SECRET_BYTES = 32  # 256 bits from the CSPRNG; OWASP asks for at least 64 bits of entropy
 _USER = r"[A-Za-z0-9_-]{1,64}"
@@ -31,105 +51,161 @@ _REFUSALS = {
     "idle_timeout": "the session expired after too long without a request",
     "absolute_timeout": "the session reached its maximum lifetime; log in again",
 }
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_SESSION_ID = re.compile(rf"(?P<user>{_USER})\.[A-Za-z0-9_-]{{43}}")
-_HANDLE = re.compile(r"[0-9a-f]{64}")  # a SHA-256 hex digest: never "index" or "user", the user's other keys
+_SESSION_ID = re.compile(rf"({_USER})\.([1-9][0-9]{{0,15}})\.[A-Za-z0-9_-]{{43}}")
+_HANDLE = re.compile(r"[0-9a-f]{64}")  # a SHA-256 hex digest: never "index" or "roles", the user's other keys
+_CSRF_LABEL = b"authkit session csrf token\x00"
+_SLIDE_REFUSED = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
 
-_NOW = """local function s(n) return string.format('%d', n) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
-
-# KEYS: record, index, user. ARGV: handle, idle ms, absolute ms, csrf, label, roles, user.
-_CREATE = _NOW + """
-local absolute = now + tonumber(ARGV[3])
-redis.call('HSETNX', KEYS[3], 'roles', ARGV[6])
-local gen = redis.call('HGET', KEYS[3], 'gen') or '0'
-redis.call('HSET', KEYS[1], 'user', ARGV[7], 'created', s(now), 'last_seen', s(now), 'idle', ARGV[2],
-           'absolute', s(absolute), 'gen', gen, 'csrf', ARGV[4], 'label', ARGV[5])
-redis.call('PEXPIREAT', KEYS[1], s(math.min(now + tonumber(ARGV[2]), absolute)))
+# KEYS: record, index, roles. ARGV: handle, the record before and after its roles, expire at,
+# absolute deadline, now, idle ms, roles to seed.
+_CREATE = """
+redis.call('SET', KEYS[3], ARGV[8], 'NX')
+local roles = redis.call('GET', KEYS[3])
+redis.call('SET', KEYS[1], ARGV[2] .. roles .. ARGV[3], 'PXAT', ARGV[4])
 -- the index remembers a dead session for one more idle window, so a late request hears why it died
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', s(now - tonumber(ARGV[2])))
-redis.call('ZADD', KEYS[2], s(absolute), ARGV[1])
+local idle = tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%d', tonumber(ARGV[6]) - idle))
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[2], s(tonumber(last[2]) + tonumber(ARGV[2])))
-return {s(now), redis.call('HGET', KEYS[3], 'roles')}
+redis.call('PEXPIREAT', KEYS[2], string.format('%d', tonumber(last[2]) + idle))
+return roles
 """
 
-# KEYS: record, index, user. ARGV: handle, "touch" or "peek", "half" or "always".
-_TOUCH = _NOW + """
-local rec = redis.call('HMGET', KEYS[1], 'user', 'created', 'last_seen', 'idle', 'absolute', 'gen', 'csrf', 'label')
-if not rec[1] then
-  local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
-  if not score then return {'unknown'} end
-  if now >= tonumber(score) then return {'absolute_timeout'} end
-  return {'idle_timeout'}
+# KEYS: record. ARGV: new expire at, slide when the current one is at most this (0: never, a read).
+# One string back, as cheap to parse as GETEX's: "<wrote 0|1><expire at>|<record>", or "" for no record.
+_TOUCH = """
+local record = redis.call('GET', KEYS[1])
+if not record then return '' end
+local at = redis.call('PEXPIRETIME', KEYS[1])
+if at <= tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+  return '1' .. ARGV[1] .. '|' .. record
 end
-local last, idle, absolute = tonumber(rec[3]), tonumber(rec[4]), tonumber(rec[5])
-local expired = (now >= absolute and 'absolute_timeout') or (now >= last + idle and 'idle_timeout')
-if expired then
-  if ARGV[2] == 'touch' then redis.call('DEL', KEYS[1]) end
-  return {expired}
-end
-local wrote = '0'
-if ARGV[2] == 'touch' and (ARGV[3] == 'always' or now - last >= idle / 2) then
-  last = now
-  redis.call('HSET', KEYS[1], 'last_seen', s(now))
-  redis.call('PEXPIREAT', KEYS[1], s(math.min(now + idle, absolute)))
-  wrote = '1'
-end
-local user = redis.call('HMGET', KEYS[3], 'roles', 'gen')
-return {'ok', s(now), rec[1], rec[2], s(last), rec[4], rec[5], rec[6], rec[7], rec[8],
-        user[1] or '', user[2] or '0', wrote}
+return '0' .. string.format('%d', at) .. '|' .. record
 """
 
-# KEYS: old record, new record, index, user. ARGV: old handle, new handle, new csrf.
+_FIELDS = "^(%a)|(%d*)|(%d*)|(%d*)|([^|]*)|(%x*)|(.*)$"
+
+# KEYS: old record, new record, index, roles. ARGV: old handle, new handle, new expire at, grace end
+# ("" ends the old ID at once), key prefix. Returns the new record, a retired record (another request
+# rotated first), or nil.
 _ROTATE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[2], 'csrf', ARGV[3], 'gen', redis.call('HGET', KEYS[4], 'gen') or '0')
-local score = redis.call('ZSCORE', KEYS[3], ARGV[1])
+local record = redis.call('GET', KEYS[1])
+if not record then return false end
+local state, created, absolute, _, granted, link, label = string.match(record, '""" + _FIELDS + """')
+if state == 'R' then return record end
+local roles = granted
+if state == 'S' then roles = redis.call('GET', KEYS[4]) or '' end
+local head = '|' .. created .. '|' .. absolute .. '|'
+local new = 'L' .. head .. '|' .. roles .. '|' .. (ARGV[4] ~= '' and ARGV[1] or '') .. '|' .. label
+redis.call('SET', KEYS[2], new, 'PXAT', ARGV[3])  -- first write: at maxmemory the script stops here, changing nothing
+if link ~= '' then redis.call('DEL', ARGV[5] .. link) redis.call('ZREM', KEYS[3], '~' .. link) end
 redis.call('ZREM', KEYS[3], ARGV[1])
-if score then redis.call('ZADD', KEYS[3], score, ARGV[2]) end
-return 1
+redis.call('ZADD', KEYS[3], absolute, ARGV[2])
+if ARGV[4] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  local until_ms = math.min(tonumber(ARGV[4]), tonumber(absolute))
+  redis.call('SET', KEYS[1], 'R' .. head .. ARGV[4] .. '|' .. granted .. '|' .. ARGV[2] .. '|' .. label,
+             'PXAT', string.format('%d', until_ms - 1))
+  redis.call('ZADD', KEYS[3], ARGV[4], '~' .. ARGV[1])
+end
+return new
 """
 
-# KEYS: record, index. ARGV: handle.
+# KEYS: record, index. ARGV: handle, key prefix. Deletes the record and its linked one (a retired
+# predecessor or the live successor): logging out with either ID ends the session.
 _DESTROY = """
-redis.call('ZREM', KEYS[2], ARGV[1])
+local record = redis.call('GET', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1], '~' .. ARGV[1])
+if not record then return 0 end
+local link = select(6, string.match(record, '""" + _FIELDS + """'))
+if link ~= '' then redis.call('DEL', ARGV[2] .. link) redis.call('ZREM', KEYS[2], link, '~' .. link) end
 return redis.call('DEL', KEYS[1])
 """
 
-# KEYS: index. ARGV: the user's record-key prefix, the handle to keep (or ""). Records share the index's
-# hash tag, so the script touches one cluster slot; it runs whole, so a racing login is before or after it.
+# KEYS: index. ARGV: the user's key prefix, the handle to keep (or ""), idle ms. Records share the index's
+# hash tag, so the script touches one cluster slot; it runs whole, so a racing login is before or after
+# it. Per session it only builds a key name; DEL takes them thousands at a time, then the index goes in
+# one DEL (the kept session is put back). Retired IDs ("~" members) die too, the kept session's included.
 _DESTROY_ALL = """
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local live, retired, n, r, prefix, keep = {}, {}, 0, 0, ARGV[1], ARGV[2]
+for i = 1, #members do
+  local m = members[i]
+  if string.byte(m, 1) == 126 then r = r + 1 retired[r] = prefix .. string.sub(m, 2)
+  elseif m ~= keep then n = n + 1 live[n] = prefix .. m end
+end
 local ended = 0
-for _, handle in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if handle ~= ARGV[2] then
-    ended = ended + redis.call('DEL', ARGV[1] .. handle)
-    redis.call('ZREM', KEYS[1], handle)
-  end
+for i = 1, n, 4000 do ended = ended + redis.call('DEL', unpack(live, i, math.min(i + 3999, n))) end
+for i = 1, r, 4000 do redis.call('DEL', unpack(retired, i, math.min(i + 3999, r))) end
+local score = keep ~= '' and redis.call('ZSCORE', KEYS[1], keep)
+redis.call('DEL', KEYS[1])
+if score then  -- allowed at maxmemory too: the script has already deleted
+  redis.call('ZADD', KEYS[1], score, keep)
+  redis.call('PEXPIREAT', KEYS[1], string.format('%d', tonumber(score) + tonumber(ARGV[3])))
 end
 return ended
 """
 
+# KEYS: roles, index. ARGV: roles, key prefix. Every record of the user keeps only the roles it had that
+# remain (a demotion applies at once); live records become "S", so their next request rotates the ID.
+_SET_ROLES = """
+redis.call('SET', KEYS[1], ARGV[1])
+local allowed = {}
+for role in string.gmatch(ARGV[1], '%S+') do allowed[role] = true end
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if string.byte(member, 1) == 126 then member = string.sub(member, 2) end
+  local key = ARGV[2] .. member
+  local record = redis.call('GET', key)
+  if record then
+    local state, middle, granted, tail = string.match(record, '^(%a)(|%d*|%d*|%d*|)([^|]*)(|.*)$')
+    local kept = {}
+    for role in string.gmatch(granted, '%S+') do if allowed[role] then kept[#kept + 1] = role end end
+    if state == 'L' then state = 'S' end
+    redis.call('SET', key, state .. middle .. table.concat(kept, ' ') .. tail, 'KEEPTTL')
+  end
+end
+"""
 
-@dataclass(frozen=True)
+# KEYS: index. ARGV: key prefix. Every live or privilege-changed record with its expire time.
+_LIST = """
+local out = {}
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.byte(member, 1) ~= 126 then
+    local record = redis.call('GET', ARGV[1] .. member)
+    if record then
+      out[#out + 1] = member
+      out[#out + 1] = record
+      out[#out + 1] = redis.call('PEXPIRETIME', ARGV[1] .. member)
+    end
+  end
+end
+return out
+"""
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
-    """A live session as one request sees it; ``id`` is the raw cookie value (never stored)."""
+    """A session as one request sees it; ``id`` is the raw cookie value (never stored). Times in ms since the epoch.
+
+    After a privilege change the first request rotates the ID (``rotated``: ``id`` is the new one and
+    ``roles`` the new roles). Requests still carrying the old ID during the grace are ``retired``: they
+    get only the roles the old ID had that the user still has, so a promotion never reaches them.
+    """
 
     id: str = field(repr=False)
     user_id: str
     label: str
     roles: tuple[str, ...]
-    created: datetime
-    last_seen: datetime
-    idle_deadline: datetime
-    absolute_deadline: datetime
-    checked_at: datetime
-    csrf_token: str = field(repr=False)
+    created_ms: int
+    last_seen_ms: int
+    idle_deadline_ms: int
+    absolute_deadline_ms: int
+    checked_at_ms: int
     wrote: bool = False  # this request extended the idle deadline (a write to Redis)
-    rotated: bool = False  # privileges changed: ``id`` is new and the old one is dead
+    rotated: bool = False  # privileges changed: ``id`` is new, the old one is retired
+    retired: bool = False  # the ID was replaced by a rotation and is honoured only during the grace
 
     @property
     def handle(self) -> str:
@@ -137,9 +213,39 @@ class Session:
         return session_handle(self.id)
 
     @property
+    def csrf_token(self) -> str:
+        """The CSRF token bound to this session's ID (see ``session_csrf_token``)."""
+        return session_csrf_token(self.id)
+
+    @property
+    def created(self) -> datetime:
+        """When the user logged in."""
+        return _time(self.created_ms)
+
+    @property
+    def last_seen(self) -> datetime:
+        """The last request that slid the idle deadline."""
+        return _time(self.last_seen_ms)
+
+    @property
+    def idle_deadline(self) -> datetime:
+        """``last_seen + idle``: the session dies then unless a request comes first."""
+        return _time(self.idle_deadline_ms)
+
+    @property
+    def absolute_deadline(self) -> datetime:
+        """``created + absolute``: the session dies then whatever happens."""
+        return _time(self.absolute_deadline_ms)
+
+    @property
+    def checked_at(self) -> datetime:
+        """When this request was checked."""
+        return _time(self.checked_at_ms)
+
+    @property
     def expires_at(self) -> datetime:
         """When the session dies if no request comes first: the earlier of the two deadlines."""
-        return min(self.idle_deadline, self.absolute_deadline)
+        return _time(min(self.idle_deadline_ms, self.absolute_deadline_ms))
 
 
 @dataclass(frozen=True)
@@ -159,6 +265,17 @@ def session_handle(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
+def session_csrf_token(session_id: str) -> str:
+    """The CSRF token of a session: SHA-256 of a fixed label and the session ID, base64url, 43 characters.
+
+    Whoever holds the ID can compute it, and nobody else can (the ID is a 256-bit secret, and the label
+    keeps the token apart from the handle, the plain SHA-256 of the ID); it is stored nowhere and
+    changes with every new ID. A server checks it against the cookie before touching the store.
+    """
+    digest = hashlib.sha256(_CSRF_LABEL + session_id.encode("utf-8")).digest()
+    return urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 class SessionStore:
     """Redis-backed sessions: create, validate-and-slide in one round trip, rotate, list, destroy."""
 
@@ -169,158 +286,250 @@ class SessionStore:
         idle: timedelta = DEFAULT_IDLE,
         absolute: timedelta = DEFAULT_ABSOLUTE,
         slide: str = "always",
+        rotation_grace: timedelta = DEFAULT_ROTATION_GRACE,
         prefix: str = "authkit:sess",
     ) -> None:
         if slide not in SLIDE_POLICIES:
             raise ValueError(f"slide must be one of {SLIDE_POLICIES}, not {slide!r}")
-        self.client = client if client is not None else connect()
-        self.idle, self.absolute, self.slide, self.prefix = idle, absolute, slide, prefix
+        if not timedelta(0) <= rotation_grace <= timedelta(minutes=1):
+            raise ValueError(f"rotation_grace must be between 0 and 1 minute, not {rotation_grace!r}")
+        self.client = client = client if client is not None else connect()
+        self.idle, self.absolute, self.slide, self.rotation_grace, self.prefix = idle, absolute, slide, rotation_grace, prefix
         self._idle_ms, self._absolute_ms = _milliseconds(idle, "idle"), _milliseconds(absolute, "absolute")
-        self._create, self._touch, self._rotate, self._destroy, self._destroy_all = (
-            self.client.register_script(lua) for lua in (_CREATE, _TOUCH, _ROTATE, _DESTROY, _DESTROY_ALL)
-        )
+        self._grace_ms = rotation_grace // timedelta(milliseconds=1)
+        self._tag = f"{prefix}:{{u:"
+        # fakeredis (2.41) keeps GETEX's PXAT only to the whole second; there the script's PEXPIREAT slides.
+        self._native = slide == "always" and not is_fake(client)
+        self._scripts = [client.register_script(lua) for lua in (_CREATE, _TOUCH, _ROTATE, _DESTROY, _DESTROY_ALL,
+                                                                  _SET_ROLES, _LIST)]
+        self._create, self._touch, self._rotate, self._destroy, self._destroy_all, self._set_roles, self._list = self._scripts
         try:  # load now so a request's first EVALSHA is not answered NOSCRIPT (an extra round trip)
-            for script in (self._create, self._touch, self._rotate, self._destroy, self._destroy_all):
-                self.client.script_load(script.script)
+            for script in self._scripts:
+                client.script_load(script.script)
         except redis.ConnectionError:
             pass  # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
 
     # keys --------------------------------------------------------------------------------------
     def key(self, user_id: str, suffix: str) -> str:
         """``<prefix>:{u:<user>}:<suffix>``: the hash tag keeps a user's keys in one cluster slot."""
-        return f"{self.prefix}:{{u:{user_id}}}:{suffix}"
-
-    def _keys(self, user_id: str, handle: str) -> list[str]:
-        return [self.key(user_id, handle), self.key(user_id, "index"), self.key(user_id, "user")]
+        return f"{self._tag}{user_id}}}:{suffix}"
 
     # lifecycle ---------------------------------------------------------------------------------
     def create(self, user_id: str, *, roles: Sequence[str] = (), label: str = "") -> Session:
-        """Start a session with a fresh ID (login); ``roles`` seed the user's record if it has none."""
-        if not re.fullmatch(_USER, user_id):
+        """Start a session with a fresh ID (login); ``roles`` seed the user's roles if they have none."""
+        if not isinstance(user_id, str) or not re.fullmatch(_USER, user_id):
             raise ValueError(f"user IDs are 1-64 characters of A-Z a-z 0-9 _ -, not {user_id!r}")
-        session_id, csrf = _new_secrets(user_id)
+        now = _now_ms()
+        absolute = now + self._absolute_ms
+        session_id = _new_id(user_id, absolute)
         handle = session_handle(session_id)
-        args = [handle, self._idle_ms, self._absolute_ms, csrf, label, _roles_text(roles), user_id]
-        with fail_closed("session store"):
-            now, stored_roles = self._create(keys=self._keys(user_id, handle), args=args)
-        start = _time(now)
-        return Session(
-            id=session_id, user_id=user_id, label=label, roles=tuple(stored_roles.split()), created=start,
-            last_seen=start, idle_deadline=start + timedelta(milliseconds=self._idle_ms),
-            absolute_deadline=start + timedelta(milliseconds=self._absolute_ms), checked_at=start, csrf_token=csrf,
-        )
+        idle_deadline = now + self._idle_ms
+        args = [handle, f"L|{now}|{absolute}||", f"||{label}", min(idle_deadline, absolute) - 1, absolute, now,
+                self._idle_ms, _roles_text(roles)]
+        keys = [self.key(user_id, handle), self.key(user_id, "index"), self.key(user_id, "roles")]
+        stored_roles = self._eval(self._create, keys, args)
+        return Session(session_id, user_id, label, tuple(stored_roles.split()), now, now, idle_deadline, absolute, now)
 
     def validate(self, session_id: str) -> Session:
-        """Check the cookie's session and slide its idle deadline: one Redis round trip (EVALSHA).
+        """Check the cookie's session and slide its idle deadline: one Redis round trip.
 
         If the user's privileges changed since the ID was issued, the ID is rotated too (a second
         round trip, on that request only) and the result has ``rotated=True`` and the new ``id``.
         """
-        session, privileges_changed = self._check(session_id, "touch")
-        if not privileges_changed:
-            return session
-        new_id, csrf = self._rotate_id(session_id)
-        return replace(session, id=new_id, csrf_token=csrf, rotated=True)
+        user_id, absolute, handle = _parse(session_id)
+        now = _now_ms()
+        if now >= absolute:
+            raise self._refusal(user_id, handle, now)
+        key = f"{self._tag}{user_id}}}:{handle}"
+        idle_deadline = now + self._idle_ms
+        expire_at = (idle_deadline if idle_deadline < absolute else absolute) - 1
+        if not self._native:
+            return self._touched(session_id, user_id, handle, absolute, now, self.slide, expire_at)
+        try:
+            record = self.client.execute_command("GETEX", key, "PXAT", expire_at)
+        except _SLIDE_REFUSED:  # a slide refused (read-only replica): serve without sliding, see _read
+            return self._touched(session_id, user_id, handle, absolute, now, "peek", expire_at)
+        except redis.RedisError as err:
+            raise _unavailable(err) from err
+        if record is None:
+            raise self._refusal(user_id, handle, now)
+        state, created, _, until, roles, _, label = record.split("|", 6)
+        if state != "L":
+            return self._changed(session_id, user_id, handle, absolute, now, record, True, now, idle_deadline)
+        return Session(session_id, user_id, label, tuple(roles.split()), int(created), now, idle_deadline,
+                       absolute, now, True)
 
     def peek(self, session_id: str) -> Session:
-        """The session and its deadlines without sliding them (read-only; for timelines and plots)."""
-        return self._check(session_id, "peek")[0]
+        """The session and its deadlines without sliding or rotating anything (read-only)."""
+        user_id, absolute, handle = _parse(session_id)
+        now = _now_ms()
+        if now >= absolute:
+            raise self._refusal(user_id, handle, now)
+        return self._touched(session_id, user_id, handle, absolute, now, "peek", 0, rotate=False)
 
     def rotate(self, session_id: str) -> str:
         """Give the session a new ID (fixation defence); the old ID stops working at once."""
-        return self._rotate_id(session_id)[0]
+        user_id, absolute, handle = _parse(session_id)
+        now = _now_ms()
+        new_id, _ = self._rotate_id(user_id, handle, absolute, now, "")
+        if new_id is None:
+            raise SessionError("unknown", _REFUSALS["unknown"])
+        return new_id
 
     def destroy(self, session_id: str) -> bool:
-        """Log out: delete the session now. True if it existed."""
-        return self.revoke(*_parse(session_id))
+        """Log out: delete the session now (and an ID it replaced or that replaced it). True if it existed."""
+        user_id, _, handle = _parse(session_id)
+        return self.revoke(user_id, handle)
 
     def revoke(self, user_id: str, handle: str) -> bool:
         """Forced logoff of one of ``user_id``'s sessions, named by its handle. True if it existed."""
         if not isinstance(handle, str) or not _HANDLE.fullmatch(handle):
             return False  # anything else would name another key of the user's (index, roles), not a session
-        with fail_closed("session store"):
-            return bool(self._destroy(keys=self._keys(user_id, handle)[:2], args=[handle]))
+        keys = [self.key(user_id, handle), self.key(user_id, "index")]
+        return bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
 
     def destroy_all(self, user_id: str, *, keep: str | None = None) -> int:
         """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
         keep_handle = ""
         if keep is not None:
-            keep_user, keep_handle = _parse(keep)
+            keep_user, _, keep_handle = _parse(keep)
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
-        with fail_closed("session store"):
-            return int(self._destroy_all(keys=[self.key(user_id, "index")], args=[self.key(user_id, ""), keep_handle]))
+        keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
+        return int(self._eval(self._destroy_all, keys, args))
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""
-        with fail_closed("session store"):
-            handles = self.client.zrange(self.key(user_id, "index"), 0, -1)
-            with self.client.pipeline(transaction=False) as pipe:
-                for handle in handles:
-                    pipe.hmget(self.key(user_id, handle), "created", "last_seen", "idle", "absolute", "label")
-                records = pipe.execute()
-        found = [
-            SessionSummary(handle, label, _time(created), _time(last), _time(int(last) + int(idle)), _time(absolute))
-            for handle, (created, last, idle, absolute, label) in zip(handles, records)
-            if created is not None
-        ]
+        flat = self._eval(self._list, (self.key(user_id, "index"),), (self.key(user_id, ""),))
+        found = []
+        for handle, record, expire_at in zip(flat[::3], flat[1::3], flat[2::3]):
+            _, created, absolute, _, _, _, label = record.split("|", 6)
+            last, idle_deadline = self._last_seen(int(expire_at), int(absolute))
+            found.append(SessionSummary(handle, label, _time(created), _time(last), _time(idle_deadline),
+                                        _time(absolute)))
         return sorted(found, key=lambda s: (s.created, s.label, s.handle))
 
     def roles(self, user_id: str) -> tuple[str, ...]:
-        """The user's current roles, as the next request will see them."""
+        """The user's current roles, as a new login or the next rotation will see them."""
         with fail_closed("session store"):
-            return tuple((self.client.hget(self.key(user_id, "user"), "roles") or "").split())
+            return tuple((self.client.get(self.key(user_id, "roles")) or "").split())
 
     def set_roles(self, user_id: str, roles: Sequence[str]) -> None:
-        """Change the user's roles: applies on each session's next request, which also rotates its ID."""
-        text = _roles_text(roles)
-        with fail_closed("session store"), self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(self.key(user_id, "user"), "roles", text)
-            pipe.hincrby(self.key(user_id, "user"), "gen", 1)
-            pipe.execute()
+        """Change the user's roles: a removed role is gone at once; every session's next request rotates its ID."""
+        keys = [self.key(user_id, "roles"), self.key(user_id, "index")]
+        self._eval(self._set_roles, keys, (_roles_text(roles), self.key(user_id, "")))
 
     # helpers -----------------------------------------------------------------------------------
-    def _check(self, session_id: str, mode: str) -> tuple[Session, bool]:
-        user_id, handle = _parse(session_id)
-        with fail_closed("session store"):
-            reply = self._touch(keys=self._keys(user_id, handle), args=[handle, mode, self.slide])
-        if reply[0] != "ok":
-            raise SessionError(reply[0], _REFUSALS[reply[0]])
-        now, user, created, last, idle, absolute, gen, csrf, label, roles, user_gen, wrote = reply[1:]
-        session = Session(
-            id=session_id, user_id=user, label=label, roles=tuple(roles.split()),
-            created=_time(created), last_seen=_time(last), idle_deadline=_time(int(last) + int(idle)),
-            absolute_deadline=_time(absolute), checked_at=_time(now), csrf_token=csrf, wrote=wrote == "1",
-        )
-        return session, gen != user_gen
+    def _touched(self, session_id: str, user_id: str, handle: str, absolute: int, now: int, mode: str,
+                 expire_at: int, *, rotate: bool = True) -> Session:
+        """The script path: ``_TOUCH`` in ``mode``, then the session or the refusal."""
+        if mode == "peek":
+            slide_until = 0
+        elif mode == "half":  # slide once now - last_seen >= idle / 2 (last_seen = expire at + 1 - idle), if it moves
+            slide_until = min(now + (self._idle_ms - 2) // 2, expire_at - 1)
+        else:  # "always", as GETEX does
+            slide_until = expire_at
+        reply = self._eval(self._touch, (f"{self._tag}{user_id}}}:{handle}",), (expire_at, slide_until))
+        if not reply:
+            raise self._refusal(user_id, handle, now)
+        head, record = reply.split("|", 1)
+        wrote = head[0] == "1"
+        at = int(head[1:])
+        last, idle_deadline = (now, now + self._idle_ms) if wrote else self._last_seen(at, absolute)
+        if record[0] != "L":
+            return self._changed(session_id, user_id, handle, absolute, now, record, rotate, last, idle_deadline, wrote)
+        _, created, _, _, roles, _, label = record.split("|", 6)
+        return Session(session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
+                       absolute, now, wrote)
 
-    def _rotate_id(self, session_id: str) -> tuple[str, str]:
-        user_id, handle = _parse(session_id)
-        new_id, csrf = _new_secrets(user_id)
+    def _changed(self, session_id: str, user_id: str, handle: str, absolute: int, now: int, record: str,
+                 rotate: bool, last: int, idle_deadline: int, wrote: bool = True) -> Session:
+        """A record that is not plainly live: rotate a privilege-changed one, honour a retired one in its grace."""
+        state, created, _, until, roles, _, label = record.split("|", 6)
+        new_id = None
+        if state == "S" and rotate:
+            try:
+                new_id, after = self._rotate_id(user_id, handle, absolute, now, str(now + self._grace_ms))
+            except StoreUnavailable as err:
+                if not isinstance(err.__cause__, _SLIDE_REFUSED):
+                    raise
+                new_id, after = None, record  # Redis refuses the new record (maxmemory): a later request rotates
+            if after is None:
+                raise SessionError("unknown", _REFUSALS["unknown"])
+            if after is not record:  # the new record (new roles), or the retired one if another request rotated first
+                state, created, _, until, roles, _, label = after.split("|", 6)
+        if state == "R" and now >= int(until):
+            raise SessionError("unknown", _REFUSALS["unknown"])  # replaced by a new ID, and the grace is over
+        return Session(new_id or session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
+                       absolute, now, wrote, rotated=new_id is not None, retired=state == "R")
+
+    def _rotate_id(self, user_id: str, handle: str, absolute: int, now: int, grace_end: str) -> tuple[str | None, str | None]:
+        """Move the record to a fresh ID: ``(new ID, new record)``, ``(None, retired record)`` if another
+        request rotated it first, ``(None, None)`` if it is gone."""
+        new_id = _new_id(user_id, absolute)
         new_handle = session_handle(new_id)
-        keys = [self.key(user_id, h) for h in (handle, new_handle, "index", "user")]
+        keys = [self.key(user_id, h) for h in (handle, new_handle, "index", "roles")]
+        expire_at = min(now + self._idle_ms, absolute) - 1
+        record = self._eval(self._rotate, keys, (handle, new_handle, expire_at, grace_end, self.key(user_id, "")))
+        if record is None or record[0] == "R":
+            return None, record
+        return new_id, record
+
+    def _eval(self, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> object:
+        """EVALSHA ``script``, loading it on NOSCRIPT (after a Redis restart) and trying once more."""
+        try:
+            try:
+                return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                self.client.script_load(script.script)
+                return self.client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except redis.RedisError as err:
+            raise _unavailable(err) from err
+
+    def _refusal(self, user_id: str, handle: str, now: int) -> SessionError:
+        """Why a session is gone, from the index (one more round trip, on the refusal path only)."""
         with fail_closed("session store"):
-            moved = self._rotate(keys=keys, args=[handle, new_handle, csrf])
-        if not moved:
-            raise SessionError("unknown", _REFUSALS["unknown"])
-        return new_id, csrf
+            score = self.client.zscore(self.key(user_id, "index"), handle)
+        return _refused(score, now)
+
+    def _last_seen(self, expire_at: int, absolute: int) -> tuple[int, int]:
+        """``(last_seen, idle deadline)`` read back from a key's expire time.
+
+        In the last idle window before the absolute deadline the key expires at the absolute deadline,
+        which hides the idle one: both are then reported at their earliest, ``absolute - idle`` and ``absolute``.
+        """
+        deadline = expire_at + 1
+        return deadline - self._idle_ms, deadline
 
 
-def _new_secrets(user_id: str) -> tuple[str, str]:
-    """A fresh session ID for ``user_id`` and a fresh CSRF token, each 256 bits from the CSPRNG."""
-    return f"{user_id}.{secrets.token_urlsafe(SECRET_BYTES)}", secrets.token_urlsafe(SECRET_BYTES)
+def _refused(score: float | str | None, now: int) -> SessionError:
+    if score is None:
+        return SessionError("unknown", _REFUSALS["unknown"])
+    reason = "absolute_timeout" if now >= float(score) else "idle_timeout"
+    return SessionError(reason, _REFUSALS[reason])
 
 
-def _parse(session_id: str) -> tuple[str, str]:
+def _unavailable(err: redis.RedisError) -> StoreUnavailable:
+    return StoreUnavailable(message=f"the session store is unavailable ({type(err).__name__}: {err})")
+
+
+def _new_id(user_id: str, absolute: int) -> str:
+    """A fresh session ID: the user, the absolute deadline, 256 bits from the CSPRNG."""
+    return f"{user_id}.{absolute}.{secrets.token_urlsafe(SECRET_BYTES)}"
+
+
+def _parse(session_id: str) -> tuple[str, int, str]:
+    """``(user, absolute deadline in ms, handle)`` of a well-formed session ID, else ``SessionError``."""
     match = _SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
     if match is None:
         raise SessionError("malformed", _REFUSALS["malformed"])
-    return match["user"], session_handle(session_id)
+    user_id, absolute = match.group(1, 2)
+    return user_id, int(absolute), hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _roles_text(roles: Sequence[str]) -> str:
-    if isinstance(roles, str) or any(not role or any(c.isspace() for c in role) for role in roles):
-        raise ValueError(f"roles are a sequence of non-empty words without spaces, not {roles!r}")
+    if isinstance(roles, str) or any(not role or any(c.isspace() or c == "|" for c in role) for role in roles):
+        raise ValueError(f"roles are a sequence of non-empty words without spaces or '|', not {roles!r}")
     return " ".join(roles)
 
 
@@ -331,5 +540,12 @@ def _milliseconds(value: timedelta, name: str) -> int:
     return ms
 
 
+def _now_ms() -> int:
+    """The application's clock in ms (``time.time``: the clock time-machine moves)."""
+    return time.time_ns() // 1_000_000
+
+
 def _time(ms: str | int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=int(ms))
+    """A ms timestamp as an aware UTC datetime, exactly (whole seconds, then the ms as microseconds)."""
+    seconds, millis = divmod(int(ms), 1000)
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=millis * 1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Iterator
 
@@ -10,6 +11,7 @@ import requests
 import time_machine
 
 from authkit.keys import KeySet, SigningKey
+from authkit.passwords import ScryptCost
 from authkit.redis import connect
 from authkit.sessions import SessionStore
 from authkit.timeline import START
@@ -19,12 +21,20 @@ from authkit.web.cookie_app import COOKIE_NAME, CSRF_HEADER, DEMO_ACCOUNTS
 from authkit.web.server import serve
 
 PASSWORD = DEMO_ACCOUNTS["alice"][0]
+FAST = ScryptCost(log2_n=10)  # these tests check the BFF, not scrypt's cost
+EDGE = "https://localhost"  # the origin of the Flask test client's requests below
 
 
 @pytest.fixture(scope="module")
 def hybrid() -> Iterator[Hybrid]:
-    with Hybrid(SessionStore(connect(fresh=True))) as running:
+    with Hybrid(SessionStore(connect(fresh=True)), password_cost=FAST) as running:
         yield running
+
+
+def bff_app(store: SessionStore, internal_url: str = "http://127.0.0.1:9", **options):
+    """A BFF app for Flask's test client, trusting the test client's origin."""
+    return create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url=internal_url, issuer="i",
+                          audience="a", trusted_origins={EDGE}, password_cost=FAST, **options)
 
 
 def login(hybrid: Hybrid) -> tuple[requests.Session, str]:
@@ -108,8 +118,7 @@ def test_no_cookie_no_call(hybrid: Hybrid) -> None:
 
 def test_an_unreachable_internal_service_is_a_502_not_a_500() -> None:
     store = SessionStore(connect(fresh=True))
-    app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url="http://127.0.0.1:9",
-                         issuer="i", audience="a")
+    app = bff_app(store)
     client = app.test_client()
     session = store.create("alice")
     client.set_cookie(COOKIE_NAME, session.id)
@@ -131,24 +140,55 @@ def test_an_unreadable_internal_answer_is_a_502_not_a_500(reply: bytes) -> None:
     internal.add_url_rule("/me", "me", lambda: (reply, 200, {"Content-Type": "application/json"}))
     store = SessionStore(connect(fresh=True))
     with serve(internal) as running:
-        app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url=running.url,
-                             issuer="i", audience="a")
+        app = bff_app(store, running.url)
         client = app.test_client()
         client.set_cookie(COOKIE_NAME, store.create("alice").id)
         answer = client.get("/api/me", base_url="https://localhost")
     assert (answer.status_code, answer.json["error"]) == (502, "bad_gateway")
 
 
-def test_a_refused_request_still_delivers_the_id_rotated_by_a_role_change() -> None:
+def test_a_refused_post_rotates_nothing_and_the_next_request_does() -> None:
     store = SessionStore(connect(fresh=True))
-    app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url="http://127.0.0.1:9",
-                         issuer="i", audience="a")
-    client = app.test_client()
+    client = bff_app(store).test_client()
     session = store.create("alice", roles=("admin",))
     client.set_cookie(COOKIE_NAME, session.id)
     store.set_roles("alice", ["viewer"])
-    refused = client.post("/logout", base_url="https://localhost", headers={"Origin": "https://localhost"})
+    refused = client.post("/logout", base_url=EDGE, headers={"Origin": EDGE})
     assert (refused.status_code, refused.json["error"]) == (403, "missing_token")
-    new_id = client.get_cookie(COOKIE_NAME).value
-    assert new_id != session.id, "the 403 carried the new ID: the browser is not silently logged out"
-    assert store.peek(new_id).roles == ("viewer",)
+    assert client.get_cookie(COOKIE_NAME).value == session.id, "refused before the store: nothing rotated"
+    assert store.peek(session.id).roles == (), "the removed role is gone at once all the same"
+    answered = client.post("/logout", base_url=EDGE, headers={"Origin": EDGE, CSRF_HEADER: session.csrf_token})
+    assert answered.status_code == 200 and client.get_cookie(COOKIE_NAME) is None
+
+
+def test_login_destroys_a_planted_session(hybrid: Hybrid) -> None:
+    attacker, _ = login(hybrid)
+    planted = attacker.cookies.get(COOKIE_NAME)
+    victim = hybrid.browser()
+    victim.cookies.set(COOKIE_NAME, planted, domain="127.0.0.1", path="/")
+    answer = victim.post(f"{hybrid.url}/login", json={"username": "alice", "password": PASSWORD})
+    assert answer.status_code == 200 and victim.cookies.get(COOKIE_NAME) != planted
+    assert (attacker.get(f"{hybrid.url}/api/me").status_code, victim.get(f"{hybrid.url}/api/me").status_code) == (401, 200)
+
+
+def test_a_forged_logout_does_not_slide_the_session() -> None:
+    store = SessionStore(connect(fresh=True))
+    client = bff_app(store).test_client()
+    session = store.create("alice")
+    client.set_cookie(COOKIE_NAME, session.id)
+    record = store.key("alice", session.handle)
+    before = store.client.pexpiretime(record)
+    time.sleep(0.01)
+    for headers in ({"Origin": EDGE}, {"Origin": "https://evil.example", CSRF_HEADER: session.csrf_token}):
+        assert client.post("/logout", base_url=EDGE, headers=headers).status_code == 403
+        assert store.client.pexpiretime(record) == before
+    assert store.validate(session.id).user_id == "alice"
+
+
+def test_with_no_trusted_origin_the_bff_refuses_logins() -> None:
+    store = SessionStore(connect(fresh=True))
+    app = create_bff_app(store, KeySet(SigningKey.generate("EdDSA")), internal_url="http://127.0.0.1:9",
+                         issuer="i", audience="a", password_cost=FAST)
+    answer = app.test_client().post("/login", base_url=EDGE, headers={"Origin": EDGE},
+                                    json={"username": "alice", "password": PASSWORD})
+    assert (answer.status_code, answer.json["error"]) == (403, "bad_origin") and "trusted_origins" in answer.json["message"]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import redis
 import requests
 
 from authkit import SessionStore
+from authkit.passwords import ScryptCost
+from authkit.sessions import session_csrf_token, session_handle
 from authkit.redis import connect, free_port
 from authkit.web.cookie_app import (
     COOKIE_NAME,
@@ -22,9 +27,11 @@ from authkit.web.cookie_app import (
 )
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
+from tests.test_sessions import redis_at_maxmemory
 
-COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
+COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
 CLEARED = clear_session_cookie("Lax")
+FAST = ScryptCost(log2_n=10)  # about a millisecond per login: these tests check the app, not scrypt's cost
 
 
 @dataclass
@@ -57,8 +64,9 @@ def store(redis_client: redis.Redis) -> SessionStore:
 
 
 def _site(store: SessionStore, tls: LocalTLS, **options: str) -> Iterator[Site]:
-    app = create_cookie_app(store, **options)
+    app = create_cookie_app(store, password_cost=FAST, **options)
     with serve(app, ssl_context=tls.server_context) as https, serve(app) as http:
+        app.config["TRUSTED_ORIGINS"] = frozenset({https.url})  # known once the port is
         yield Site(https.url, http.url, tls)
 
 
@@ -137,11 +145,12 @@ def test_unreachable_redis_is_503_for_every_route(tls: LocalTLS) -> None:
     down = SessionStore(connect(f"redis://127.0.0.1:{free_port()}/0"))
     for site in _site(down, tls):
         browser = site.browser()
-        browser.cookies.set(COOKIE_NAME, "alice." + "A" * 43)
+        cookie = f"alice.{'9' * 15}." + "A" * 43
+        browser.cookies.set(COOKIE_NAME, cookie)
         answers = [
             browser.get(f"{site.https}/me"),
             browser.post(f"{site.https}/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}),
-            browser.post(f"{site.https}/logout"),
+            browser.post(f"{site.https}/logout", headers={CSRF_HEADER: session_csrf_token(cookie)}),
         ]
         for response in answers:
             assert response.status_code == 503, response.text
@@ -250,26 +259,145 @@ def test_a_role_change_applies_on_the_next_request_and_rotates_the_id(site: Site
     assert bob.cookies.get(COOKIE_NAME) != old
     denied = bob.post(f"{site.https}/transfer", json={"to": "carol", "amount": 5}, headers=csrf(me))
     assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
-    replay = requests.get(f"{site.https}/me", cookies={COOKIE_NAME: old}, verify=site.tls.ca_file)
-    assert replay.status_code == 401
+    in_flight = requests.get(f"{site.https}/me", cookies={COOKIE_NAME: old}, verify=site.tls.ca_file)
+    assert in_flight.status_code == 200 and in_flight.json()["roles"] == [], "the old ID, in its grace, lost the role too"
+    assert "Set-Cookie" not in in_flight.headers, "an old-ID request neither clears nor replaces the cookie"
     not_admin = bob.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": ["admin"]}, headers=csrf(me))
     assert not_admin.status_code == 403
 
 
-def test_a_refused_post_still_delivers_the_id_rotated_by_a_role_change(site: Site) -> None:
+def test_a_post_refused_after_the_rotation_still_delivers_the_new_id(site: Site) -> None:
     admin, bob = site.browser("admin"), site.browser("bob")
     admin_token = csrf(site.login(admin, "alice"))
     bob_token = csrf(site.login(bob, "bob"))
     old = bob.cookies.get(COOKIE_NAME)
     assert admin.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": []}, headers=admin_token).ok
     stale = bob.post(f"{site.https}/transfer", json={"to": "carol", "amount": 5}, headers=bob_token)
-    assert (stale.status_code, stale.json()["error"]) == (403, "bad_token"), "the token belonged to the old ID"
+    assert (stale.status_code, stale.json()["error"]) == (403, "forbidden"), "its token matched the ID it carried"
     assert COOKIE.match(stale.headers["Set-Cookie"]) and bob.cookies.get(COOKIE_NAME) != old
     me = bob.get(f"{site.https}/me")
     assert me.status_code == 200 and me.json()["roles"] == [], "still logged in, on the new ID"
 
 
-@pytest.mark.parametrize("name", ["user", "index"])
+def test_the_old_cookie_stops_after_the_grace(redis_client: redis.Redis, tls: LocalTLS) -> None:
+    for site in _site(SessionStore(redis_client, rotation_grace=timedelta(milliseconds=300)), tls):
+        admin, bob = site.browser("admin"), site.browser("bob")
+        admin_token = csrf(site.login(admin, "alice"))
+        site.login(bob, "bob")
+        old = bob.cookies.get(COOKIE_NAME)
+        assert admin.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": ["transfer"]}, headers=admin_token).ok
+        assert bob.get(f"{site.https}/me").ok and bob.cookies.get(COOKIE_NAME) != old
+        replay = lambda: requests.get(f"{site.https}/me", cookies={COOKIE_NAME: old}, verify=site.tls.ca_file)
+        assert replay().status_code == 200
+        time.sleep(0.35)
+        late = replay()
+        assert (late.status_code, late.json()["error"]) == (401, "unknown")
+        assert bob.get(f"{site.https}/me").status_code == 200
+
+
+def test_parallel_requests_across_a_role_change_never_log_the_user_out(real_redis: redis.Redis, tls: LocalTLS) -> None:
+    for site in _site(SessionStore(real_redis), tls):
+        admin = site.browser("admin")
+        admin_token = csrf(site.login(admin, "alice"))
+        for trial in range(20):
+            bob = site.browser("bob")
+            bob_token = csrf(site.login(bob, "bob"))
+            old = bob.cookies.get(COOKIE_NAME)
+            roles = ["transfer", "admin"] if trial % 2 else ["transfer"]  # a promotion, then a demotion, ...
+            assert admin.post(f"{site.https}/admin/roles", json={"user": "bob", "roles": roles}, headers=admin_token).ok
+            start, answers = threading.Barrier(8), []
+
+            def request(n: int) -> None:
+                tab = site.tls.client({"Origin": site.https})
+                tab.cookies.set(COOKIE_NAME, old, domain="127.0.0.1", path="/")
+                start.wait()
+                if n % 2:
+                    answer = tab.post(f"{site.https}/transfer", json={"to": "carol", "amount": 1}, headers=bob_token)
+                else:
+                    answer = tab.get(f"{site.https}/me")
+                answers.append(answer)  # in the order the answers arrive, as a browser applies them
+
+            threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
+            set_cookies = [a.headers["Set-Cookie"] for a in answers if "Set-Cookie" in a.headers]
+            assert len(set_cookies) == 1 and COOKIE.match(set_cookies[0]), set_cookies  # no answer clears the cookie
+            jar = old
+            for answer in answers:
+                jar = COOKIE.match(answer.headers["Set-Cookie"])["value"] if "Set-Cookie" in answer.headers else jar
+            assert jar != old
+            final = requests.get(f"{site.https}/me", cookies={COOKIE_NAME: jar}, verify=site.tls.ca_file)
+            assert final.status_code == 200 and final.json()["roles"] == roles
+            assert "admin" not in {r for a in answers if a.request.method == "GET" and "Set-Cookie" not in a.headers
+                                   for r in a.json()["roles"]}, "a promotion never reached the old ID"
+
+
+def test_a_forged_post_changes_nothing_not_even_the_idle_deadline(site: Site, store: SessionStore) -> None:
+    browser = site.browser()
+    token = csrf(site.login(browser))
+    cookie = browser.cookies.get(COOKIE_NAME)
+    record = store.key("alice", session_handle(cookie))
+    before = store.client.pexpiretime(record)
+    time.sleep(0.01)
+    for headers in ({}, {CSRF_HEADER: "forged"}, {**token, "Origin": "https://evil.example"}):
+        forged = browser.post(f"{site.https}/transfer", json={"to": "mallory", "amount": 1}, headers=headers)
+        assert forged.status_code == 403
+        assert store.client.pexpiretime(record) == before, "a refused request must not slide the session"
+    assert browser.get(f"{site.https}/me").ok and store.client.pexpiretime(record) > before
+
+
+def test_with_no_trusted_origin_every_state_changing_request_is_refused(store: SessionStore, tls: LocalTLS) -> None:
+    app = create_cookie_app(store, password_cost=FAST)
+    with serve(app, ssl_context=tls.server_context) as https:
+        browser = tls.client({"Origin": https.url})
+        login = browser.post(f"{https.url}/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]})
+        assert (login.status_code, login.json()["error"]) == (403, "bad_origin")
+        assert "trusted_origins" in login.json()["message"]
+        session = store.create("alice")
+        browser.cookies.set(COOKIE_NAME, session.id, domain="127.0.0.1", path="/")
+        assert browser.get(f"{https.url}/me").status_code == 200, "reading needs no origin"
+        logout = browser.post(f"{https.url}/logout", headers={CSRF_HEADER: session.csrf_token})
+        assert (logout.status_code, logout.json()["error"]) == (403, "bad_origin")
+
+
+def test_trusted_origins_given_as_an_argument(store: SessionStore, tls: LocalTLS) -> None:
+    port = free_port()
+    app = create_cookie_app(store, password_cost=FAST, trusted_origins={f"https://127.0.0.1:{port}"})
+    with serve(app, ssl_context=tls.server_context, port=port) as https:
+        login = tls.client({"Origin": https.url}).post(
+            f"{https.url}/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]})
+        assert login.status_code == 200
+
+
+@pytest.mark.parametrize("origins", ["https://app.example", ["https://app.example/"], ["*"], ["app.example"],
+                                     ["https://app.example/login"], [None]])
+def test_trusted_origins_are_origins(store: SessionStore, origins) -> None:
+    with pytest.raises(ValueError, match="origin"):
+        create_cookie_app(store, trusted_origins=origins, password_cost=FAST)
+
+
+def test_logout_and_forced_logoff_work_when_redis_is_full(real_redis: redis.Redis, tls: LocalTLS) -> None:
+    for site in _site(SessionStore(real_redis), tls):
+        laptop, phone, tablet = (site.browser(x) for x in ("laptop", "phone", "tablet"))
+        token = {b: csrf(site.login(b)) for b in (laptop, phone, tablet)}
+        phone_handle = laptop.get(f"{site.https}/sessions").json()["sessions"][1]["handle"]
+        with redis_at_maxmemory(real_redis):
+            refused = site.browser("desk").post(f"{site.https}/login",
+                                                json={"username": "bob", "password": DEMO_ACCOUNTS["bob"][0]})
+            assert (refused.status_code, refused.json()["error"]) == (503, "store_unavailable"), "a login needs memory"
+            assert laptop.get(f"{site.https}/me").status_code == 200
+            revoked = laptop.post(f"{site.https}/sessions/{phone_handle}/revoke", headers=token[laptop])
+            assert revoked.json() == {"revoked": True}
+            kept = laptop.post(f"{site.https}/logout-all", json={"keep_current": True}, headers=token[laptop])
+            assert kept.json() == {"ended": 1}
+            assert laptop.post(f"{site.https}/logout", headers=token[laptop]).headers["Set-Cookie"] == CLEARED
+        assert [b.get(f"{site.https}/me").status_code for b in (phone, tablet)] == [401, 401]
+
+
+@pytest.mark.parametrize("name", ["roles", "index"])
 def test_revoke_cannot_name_the_users_roles_or_index(site: Site, name: str) -> None:
     admin, bob, bobs_phone = site.browser("admin"), site.browser("bob"), site.browser("bob's phone")
     admin_token = csrf(site.login(admin, "alice"))

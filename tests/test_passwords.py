@@ -103,3 +103,32 @@ def test_login_check_does_the_same_scrypt_work_for_unknown_users(monkeypatch: py
     assert passwords.verify_login("wrong", stored) is False
     assert passwords.verify_login("right", None) is False
     assert calls == [DEFAULT_LOG2_N] * 3, "one scrypt at full cost per attempt, known user or not"
+
+
+def test_a_cheaper_cost_is_configuration_and_travels_with_the_hash() -> None:
+    from authkit.passwords import ScryptCost
+
+    cheap = hash_password(PASSWORD, ScryptCost(log2_n=10, r=4, p=1))
+    assert cheap.startswith("$scrypt$ln=10,r=4,p=1$")
+    assert verify_password(PASSWORD, cheap) and not verify_password(PASSWORD + "!", cheap)
+
+
+@pytest.mark.parametrize("cost", [dict(log2_n=0), dict(log2_n=21), dict(r=0), dict(p=17), dict(log2_n=20, r=32)])
+def test_unaffordable_costs_are_refused(cost: dict) -> None:
+    from authkit.passwords import ScryptCost
+
+    with pytest.raises(ValueError, match="scrypt cost"):
+        ScryptCost(**cost)
+
+
+def test_an_unknown_user_costs_the_directorys_scrypt_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    from authkit import passwords
+
+    cost = passwords.ScryptCost(log2_n=11)
+    stored = passwords.hash_password("right", cost)
+    calls: list[int] = []
+    real = passwords._scrypt
+    monkeypatch.setattr(passwords, "_scrypt", lambda *args: calls.append(args[2]) or real(*args))
+    assert passwords.verify_login("right", stored, cost) is True
+    assert passwords.verify_login("right", None, cost) is False
+    assert calls[0] == calls[-1] == 11, "the stand-in hash for an unknown name has the directory's cost"

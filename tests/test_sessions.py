@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -58,7 +59,9 @@ def reason(call: Callable[[], object]) -> str:
 
 def test_create_returns_a_live_session_with_both_deadlines(store: SessionStore, clock: Clock) -> None:
     session = store.create("alice", roles=["admin"], label="laptop")
-    assert session.id.startswith("alice.") and len(session.id) == len("alice.") + 43  # 256-bit secret
+    user, deadline, secret = session.id.split(".")
+    assert (user, len(secret)) == ("alice", 43)  # a 256-bit secret
+    assert int(deadline) == _ms(session.absolute_deadline)
     seen = store.validate(session.id)
     assert (seen.user_id, seen.roles, seen.label) == ("alice", ("admin",), "laptop")
     assert seen.created == session.created
@@ -80,19 +83,29 @@ def test_redis_ttl_is_the_earlier_deadline(redis_client: redis.Redis, clock: Clo
     store = SessionStore(redis_client, idle=800 * MS, absolute=ABSOLUTE)
     session = store.create("alice")
     record = store.key("alice", session.handle)
-    assert redis_client.pexpiretime(record) == _ms(session.idle_deadline)
+    assert redis_client.pexpiretime(record) == _ms(session.idle_deadline) - 1  # Redis keeps a key through its expire time
     clock(600 * MS)
     late = store.validate(session.id)  # now + idle would pass the absolute deadline: capped
     assert late.expires_at == late.absolute_deadline
-    assert redis_client.pexpiretime(record) == _ms(late.absolute_deadline)
+    assert redis_client.pexpiretime(record) == _ms(late.absolute_deadline) - 1
 
 
-def test_peek_reads_without_sliding(store: SessionStore, clock: Clock) -> None:
+def test_peek_reads_without_sliding(redis_client: redis.Redis, store: SessionStore, clock: Clock) -> None:
     session = store.create("alice")
+    expiry = redis_client.pexpiretime(store.key("alice", session.handle))
     clock(100 * MS)
     peeked = store.peek(session.id)
     assert not peeked.wrote and peeked.last_seen == session.last_seen
     assert peeked.idle_deadline == session.idle_deadline and peeked.checked_at > session.checked_at
+    assert redis_client.pexpiretime(store.key("alice", session.handle)) == expiry
+
+
+def test_peek_does_not_rotate_after_a_privilege_change(store: SessionStore, clock: Clock) -> None:
+    session = store.create("bob", roles=["transfer", "reader"])
+    store.set_roles("bob", ["reader", "admin"])
+    peeked = store.peek(session.id)
+    assert peeked.roles == ("reader",) and not peeked.rotated and peeked.id == session.id
+    assert store.validate(session.id).rotated, "the ID still rotates on the next request"
 
 
 def test_half_policy_writes_only_after_half_the_idle_window(redis_client: redis.Redis, clock: Clock) -> None:
@@ -151,14 +164,54 @@ def test_rotation_kills_the_old_id_at_once(store: SessionStore, clock: Clock) ->
     assert reason(lambda: store.rotate(session.id)) == "unknown"
 
 
-def test_role_change_applies_on_next_request_and_rotates(store: SessionStore, clock: Clock) -> None:
+def test_role_change_rotates_on_the_next_request_and_the_new_id_gets_the_new_roles(store: SessionStore, clock: Clock) -> None:
+    session = store.create("bob", roles=["transfer", "reader"])
+    store.set_roles("bob", ["reader", "admin"])  # one role removed, one added
+    changed = store.validate(session.id)
+    assert changed.rotated and changed.id != session.id and changed.roles == ("reader", "admin")
+    again = store.validate(changed.id)
+    assert again.roles == ("reader", "admin") and not again.rotated and again.id == changed.id
+
+
+def test_the_old_id_keeps_working_during_the_grace_with_no_more_than_it_had(redis_client: redis.Redis, clock: Clock) -> None:
+    store = SessionStore(redis_client, idle=IDLE, absolute=ABSOLUTE, rotation_grace=300 * MS)
+    session = store.create("bob", roles=["transfer", "reader"])
+    store.set_roles("bob", ["reader", "admin"])
+    new_id = store.validate(session.id).id
+    in_flight = store.validate(session.id)  # a request sent before the browser had the new cookie
+    assert in_flight.retired and not in_flight.rotated and in_flight.id == session.id
+    assert in_flight.roles == ("reader",), "a promotion never reaches a pre-rotation ID"
+    store.set_roles("bob", ["admin"])  # a demotion during the grace applies to the old ID at once
+    assert store.validate(session.id).roles == ()
+    clock(300 * MS)
+    assert reason(lambda: store.validate(session.id)) == "unknown", "the grace is over"
+    assert store.validate(new_id).user_id == "bob"
+
+
+@pytest.mark.parametrize("end", ["logout with the new ID", "logout with the old ID", "log out everywhere",
+                                 "log out everywhere but the new ID"])
+def test_logging_out_ends_the_old_id_in_its_grace_too(store: SessionStore, clock: Clock, end: str) -> None:
     session = store.create("bob", roles=["transfer"])
     store.set_roles("bob", ["reader"])
-    changed = store.validate(session.id)
-    assert changed.roles == ("reader",) and changed.rotated and changed.id != session.id
+    new_id = store.validate(session.id).id
+    assert store.validate(session.id).retired
+    if end == "logout with the new ID":
+        assert store.destroy(new_id) is True
+    elif end == "logout with the old ID":
+        assert store.destroy(session.id) is True
+        assert reason(lambda: store.validate(new_id)) == "unknown", "logging out from an old tab ends the session"
+    elif end == "log out everywhere":
+        assert store.destroy_all("bob") == 1
+    else:
+        assert store.destroy_all("bob", keep=new_id) == 0
+        assert store.validate(new_id).user_id == "bob"
     assert reason(lambda: store.validate(session.id)) == "unknown"
-    again = store.validate(changed.id)
-    assert again.roles == ("reader",) and not again.rotated and again.id == changed.id
+
+
+def test_an_explicit_rotation_has_no_grace(store: SessionStore, clock: Clock) -> None:
+    session = store.create("bob")
+    store.rotate(session.id)
+    assert reason(lambda: store.validate(session.id)) == "unknown"
 
 
 def test_roles_seed_only_a_user_without_a_record(store: SessionStore, clock: Clock) -> None:
@@ -206,10 +259,10 @@ def test_listing_and_forced_logoff_of_one_device(store: SessionStore, clock: Clo
     assert store.revoke("alice", listed[1].handle) is False
 
 
-@pytest.mark.parametrize("handle", ["index", "user", "", "A" * 64, "*", None])
+@pytest.mark.parametrize("handle", ["index", "roles", "", "A" * 64, "*", None])
 def test_revoke_names_only_sessions_never_the_users_other_keys(store: SessionStore, handle) -> None:
     session = store.create("alice", roles=("admin",), label="laptop")
-    store.set_roles("alice", ["viewer"])  # the record the "user" key holds: roles and a privilege generation
+    store.set_roles("alice", ["viewer"])  # the "roles" key holds the user's current roles
     assert store.revoke("alice", handle) is False
     assert store.roles("alice") == ("viewer",), "the roles record is intact"
     assert [s.label for s in store.sessions("alice")] == ["laptop"], "the index is intact"
@@ -235,8 +288,11 @@ def test_a_users_keys_share_one_cluster_slot(redis_client: redis.Redis, store: S
     store.create("alice")
     store.create("alice")
     keys = redis_client.keys("*{u:alice}*")
-    assert len(keys) == 4  # two records, the index, the user record
+    assert len(keys) == 4  # two records, the index, the roles
     assert len({key_slot(k.encode()) for k in keys}) == 1
+
+
+FAR = "9" * 15  # an absolute deadline in ms, thousands of years away
 
 
 @pytest.mark.parametrize(
@@ -244,13 +300,18 @@ def test_a_users_keys_share_one_cluster_slot(redis_client: redis.Redis, store: S
     [
         ("", "malformed"),
         ("alice", "malformed"),
-        ("alice." + "A" * 42, "malformed"),
-        ("alice." + "A" * 44, "malformed"),
-        ("al ice." + "A" * 43, "malformed"),
-        ("alice." + "A" * 42 + "=", "malformed"),
-        ("alice." + "A" * 43 + "\n", "malformed"),
-        ("{u:x}." + "A" * 43, "malformed"),
-        ("alice." + "A" * 43, "unknown"),
+        ("alice." + "A" * 43, "malformed"),
+        (f"alice.{FAR}." + "A" * 42, "malformed"),
+        (f"alice.{FAR}." + "A" * 44, "malformed"),
+        (f"al ice.{FAR}." + "A" * 43, "malformed"),
+        (f"alice.{FAR}." + "A" * 42 + "=", "malformed"),
+        (f"alice.{FAR}." + "A" * 43 + "\n", "malformed"),
+        (f"alice.0{FAR}." + "A" * 43, "malformed"),
+        (f"alice.-{FAR}." + "A" * 43, "malformed"),
+        (f"alice.{FAR}99." + "A" * 43, "malformed"),  # 17 digits
+        (f"{{u:x}}.{FAR}." + "A" * 43, "malformed"),
+        (f"alice.{FAR}." + "A" * 43, "unknown"),
+        ("alice.1767258000000." + "A" * 43, "unknown"),  # a deadline in the past names no session either
     ],
 )
 def test_bad_cookies_are_refused_with_a_reason(store: SessionStore, cookie: str, expected: str) -> None:
@@ -260,6 +321,13 @@ def test_bad_cookies_are_refused_with_a_reason(store: SessionStore, cookie: str,
 def test_a_cookie_moved_to_another_user_is_unknown(store: SessionStore, clock: Clock) -> None:
     session = store.create("alice")
     assert reason(lambda: store.validate("bob." + session.id.partition(".")[2])) == "unknown"
+
+
+def test_a_cookie_with_a_later_absolute_deadline_is_unknown(store: SessionStore, clock: Clock) -> None:
+    session = store.create("alice")
+    user, deadline, secret = session.id.split(".")
+    assert reason(lambda: store.validate(f"{user}.{int(deadline) + 3_600_000}.{secret}")) == "unknown"
+    assert store.validate(session.id).user_id == "alice"
 
 
 @pytest.mark.parametrize(
@@ -284,20 +352,24 @@ def _down_store() -> SessionStore:
     return SessionStore(connect(f"redis://127.0.0.1:{free_port()}/0"))
 
 
+SOME_ID = f"alice.{FAR}." + "A" * 43
+
+
 @pytest.mark.parametrize(
     "operation",
     [
         lambda s: s.create("alice"),
-        lambda s: s.validate("alice." + "A" * 43),
-        lambda s: s.peek("alice." + "A" * 43),
-        lambda s: s.rotate("alice." + "A" * 43),
-        lambda s: s.destroy("alice." + "A" * 43),
+        lambda s: s.validate(SOME_ID),
+        lambda s: SessionStore(s.client, slide="half").validate(SOME_ID),
+        lambda s: s.peek(SOME_ID),
+        lambda s: s.rotate(SOME_ID),
+        lambda s: s.destroy(SOME_ID),
         lambda s: s.destroy_all("alice"),
         lambda s: s.sessions("alice"),
         lambda s: s.set_roles("alice", ["admin"]),
         lambda s: s.roles("alice"),
     ],
-    ids=["create", "validate", "peek", "rotate", "destroy", "destroy_all", "sessions", "set_roles", "roles"],
+    ids=["create", "validate", "validate-half", "peek", "rotate", "destroy", "destroy_all", "sessions", "set_roles", "roles"],
 )
 def test_unreachable_redis_fails_closed(operation: Callable[[SessionStore], object]) -> None:
     with pytest.raises(StoreUnavailable) as caught:
@@ -325,7 +397,7 @@ def test_validate_and_slide_is_one_round_trip(real_redis: redis.Redis) -> None:
         with count_round_trips(real_redis) as log:
             seen = store.validate(session.id)
         assert log.round_trips == 1, log.commands
-        assert log.commands[0].startswith("EVALSHA")
+        assert log.commands[0].startswith("GETEX" if slide == "always" else "EVALSHA"), log.commands
         assert seen.wrote is (slide == "always")
 
 
@@ -340,10 +412,17 @@ def test_each_lifecycle_step_is_one_round_trip(real_redis: redis.Redis) -> None:
     with count_round_trips(real_redis) as log:
         store.destroy(store.create("bob").id)
     assert log.round_trips == 2, log.commands  # create, then destroy
+    for user in ("carol", "dave"):
+        for _ in range(3):
+            store.create(user)
+    with count_round_trips(real_redis) as log:
+        store.destroy_all("carol")
+        store.destroy_all("dave", keep=store.create("dave").id)
+    assert log.round_trips == 3, log.commands  # log out everywhere, a login, log out everywhere but here
 
 
 def test_after_script_flush_one_request_pays_for_reloading(real_redis: redis.Redis) -> None:
-    store = SessionStore(real_redis)
+    store = SessionStore(real_redis, slide="half")
     session = store.create("alice")
     real_redis.script_flush()  # as after a server restart
     with count_round_trips(real_redis) as log:
@@ -375,6 +454,98 @@ def test_concurrent_rotations_of_one_id_have_one_winner(real_redis: redis.Redis,
     winners = [r for r in results if r != "unknown"]
     assert len(results) == 8 and len(winners) == 1
     assert SessionStore(real_redis).validate(winners[0]).user_id == "alice"
+
+
+def test_parallel_requests_across_a_role_change_all_stay_logged_in(real_redis: redis.Redis, redis_server: LocalRedisServer) -> None:
+    for trial in range(20):
+        store = SessionStore(real_redis)
+        user = f"bob{trial}"
+        session = store.create(user, roles=["transfer"])
+        store.set_roles(user, ["transfer", "admin"] if trial % 2 else [])  # a promotion, then a demotion
+        results: list[object] = []
+        start = threading.Barrier(8)
+
+        def request() -> None:
+            mine = SessionStore(connect(redis_server.url))
+            start.wait()
+            try:
+                results.append(mine.validate(session.id))
+            except SessionError as err:
+                results.append(err.reason)
+
+        threads = [threading.Thread(target=request) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(not isinstance(r, str) for r in results), results
+        rotated = [r for r in results if r.rotated]
+        retired = [r for r in results if not r.rotated]
+        assert len(rotated) == 1 and all(r.retired and r.id == session.id for r in retired)
+        assert {r.roles for r in retired} == {("transfer",) if trial % 2 else ()}, "the old ID gained nothing"
+        assert store.validate(rotated[0].id).roles == rotated[0].roles == (("transfer", "admin") if trial % 2 else ())
+
+
+@contextmanager
+def redis_at_maxmemory(client: redis.Redis) -> Iterator[None]:
+    """Fill a real server until it refuses writes (``maxmemory`` with ``noeviction``), then restore it."""
+    used = int(client.info("memory")["used_memory"])
+    client.config_set("maxmemory-policy", "noeviction")
+    client.config_set("maxmemory", used + 2 * 1024 * 1024)
+    try:
+        filler = 0
+        while True:
+            try:
+                with client.pipeline(transaction=False) as pipe:
+                    for _ in range(50):
+                        pipe.set(f"filler:{filler}", "x" * 10_000)
+                        filler += 1
+                    pipe.execute()
+            except redis.exceptions.OutOfMemoryError:
+                break
+        while True:  # the pipeline's own buffer counted too: top up one small write at a time
+            try:
+                client.set(f"filler:{filler}", "x" * 100)
+                filler += 1
+            except redis.exceptions.OutOfMemoryError:
+                break
+        yield
+    finally:
+        client.config_set("maxmemory", 0)
+
+
+def test_reads_and_deletes_work_when_redis_is_full(real_redis: redis.Redis) -> None:
+    store, thrifty = SessionStore(real_redis), SessionStore(real_redis, slide="half")
+    laptop, phone, tablet = (store.create("alice", label=label) for label in ("laptop", "phone", "tablet"))
+    bob, carol, dave = store.create("bob", roles=["transfer"]), store.create("carol"), thrifty.create("dave")
+    store.set_roles("bob", ["reader"])  # bob's next request would rotate his ID: a new record
+    with redis_at_maxmemory(real_redis):
+        with pytest.raises(StoreUnavailable):
+            store.create("erin")  # a login needs memory: 503, the one thing that waits for memory
+        assert store.validate(laptop.id).wrote, "a slide changes an expiry and needs no memory"
+        assert thrifty.validate(dave.id).user_id == "dave"
+        held = store.validate(bob.id)
+        assert (held.rotated, held.id, held.roles) == (False, bob.id, ()), "no rotation, and no role it lost"
+        assert store.destroy(laptop.id) is True
+        assert store.revoke("carol", carol.handle) is True
+        assert store.destroy_all("alice", keep=tablet.id) == 1
+        assert store.destroy_all("alice") == 1
+        for gone in (laptop, phone, tablet, carol):
+            assert reason(lambda: store.validate(gone.id)) == "unknown"
+    assert store.validate(bob.id).rotated, "with memory back, the rotation happens"
+
+
+def test_a_read_only_replica_serves_requests_without_sliding(real_redis: redis.Redis, redis_server: LocalRedisServer) -> None:
+    session = SessionStore(real_redis).create("alice")
+    with LocalRedisServer() as replica_server:
+        replica = replica_server.client()
+        replica.replicaof("127.0.0.1", redis_server.port)
+        deadline = time.monotonic() + 10
+        while replica.info("replication").get("master_link_status") != "up" or replica.dbsize() == 0:
+            assert time.monotonic() < deadline, "the replica never synchronised"
+            time.sleep(0.05)
+        seen = SessionStore(replica).validate(session.id)
+        assert (seen.user_id, seen.wrote, seen.last_seen) == ("alice", False, session.last_seen)
 
 
 # --- helpers -------------------------------------------------------------------------------------

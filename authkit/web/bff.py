@@ -18,12 +18,13 @@ from flask import Flask, Response, g, jsonify, request
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.keys import KeySet, SigningKey
-from authkit.passwords import verify_login
+from authkit.passwords import DEFAULT_COST, ScryptCost, verify_login
 from authkit.sessions import Session, SessionStore
 from authkit.tokens import TokenIssuer
 from authkit.web.cookie_app import (
-    COOKIE_NAME, CSRF_HEADER, DemoUser, add_session_response_hooks, clear_session_cookie, csrf_reason, demo_users,
-    origin_reason, request_origin, session_cookie,
+    COOKIE_NAME, CSRF_HEADER, DemoUser, add_session_response_hooks, clear_session_cookie, demo_users,
+    end_presented_session, refuse_forgery, refuse_untrusted_origin, request_origin, session_cookie,
+    trusted_origins_config,
 )
 from authkit.web.jwks import JWKS_MAX_AGE, JWKS_PATH, create_resource_app
 from authkit.web.body import json_object
@@ -57,46 +58,51 @@ def create_bff_app(
     audience: str,
     token_ttl: timedelta = INTERNAL_TOKEN_TTL,
     users: Mapping[str, DemoUser] | None = None,
-    trusted_origins: Collection[str] | None = None,
+    trusted_origins: Collection[str] = (),
+    password_cost: ScryptCost = DEFAULT_COST,
     on_mint: Callable[[str], None] | None = None,
 ) -> Flask:
     """The edge: ``POST /login``, ``GET /api/me`` (forwarded with a fresh JWT), ``POST /logout``.
 
-    ``on_mint`` sees every token minted (for demonstrations and tests); the browser never does.
+    ``trusted_origins`` and ``password_cost`` as in ``create_cookie_app`` (no trusted origin: every
+    state-changing request refused). ``on_mint`` sees every token minted (for demonstrations and
+    tests); the browser never does.
     """
     if not keys.current.public_jwk():
         raise ValueError("the BFF signs with an asymmetric key: internal services must not hold a secret")
-    directory = demo_users() if users is None else users
+    origins = trusted_origins_config(trusted_origins)
+    directory = demo_users(password_cost) if users is None else users
     tokens = TokenIssuer(keys, issuer=issuer, audience=audience, access_ttl=token_ttl)
     upstream = requests.Session()
     upstream.trust_env = False  # no proxy from the environment between the BFF and its service
     app = Flask("authkit.bff")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
-
-    def allowed_origins() -> Collection[str]:
-        return trusted_origins if trusted_origins is not None else {request.host_url.rstrip("/")}
+    app.config["TRUSTED_ORIGINS"] = origins
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
 
     def current_session() -> Session:
+        """The cookie's session; on POST first a trusted Origin and the CSRF token, before the store is touched."""
         cookie = request.cookies.get(COOKIE_NAME)
         if not cookie:
             raise SessionError("missing", "no session cookie: log in first")
+        if request.method == "POST":
+            refuse_forgery(cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
         g.session = store.validate(cookie)  # one round trip; slides the idle deadline
         return g.session
 
     @app.post("/login")
     def login() -> Response | tuple[Response, int]:
-        """Check the password, start a session, set the cookie; no token reaches the browser."""
-        reason = origin_reason(origin(), allowed_origins())
-        if reason is not None:
-            raise CsrfRejected(reason, "refused: login from an untrusted origin")
+        """Check the password, drop any session the browser brought, start a fresh one; no token reaches the browser."""
+        refuse_untrusted_origin(origin(), app.config["TRUSTED_ORIGINS"])
         data = json_object() or {}
         username, password = data.get("username"), data.get("password")
         user = directory.get(username) if isinstance(username, str) else None
-        if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None):
+        if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None,
+                                                             password_cost):
             return jsonify(error="invalid_credentials", message="wrong username or password"), 401
+        end_presented_session(store, request.cookies.get(COOKIE_NAME))
         session = store.create(username, roles=user.roles)
         response = jsonify(user=username, csrf_token=session.csrf_token)
         response.headers.add("Set-Cookie", session_cookie(session.id))
@@ -127,9 +133,6 @@ def create_bff_app(
     def logout() -> Response:
         """Trusted Origin and CSRF token, then delete the session: no token is minted for it again."""
         session = current_session()
-        reason = csrf_reason(session.csrf_token, request.headers.get(CSRF_HEADER), origin(), allowed_origins())
-        if reason is not None:
-            raise CsrfRejected(reason, "refused: logout needs a trusted Origin and the CSRF token")
         store.destroy(session.id)
         response = jsonify(logged_out=True)
         response.headers.add("Set-Cookie", clear_session_cookie())
@@ -159,15 +162,16 @@ class Hybrid:
 
     def __init__(self, store: SessionStore, *, issuer: str = "https://bff.example",
                  audience: str = "https://internal.example", token_ttl: timedelta = INTERNAL_TOKEN_TTL,
-                 users: Mapping[str, DemoUser] | None = None) -> None:
+                 users: Mapping[str, DemoUser] | None = None, password_cost: ScryptCost = DEFAULT_COST) -> None:
         self.keys = KeySet(SigningKey.generate("EdDSA"))
         self.minted: list[str] = []
         self.tls = LocalTLS()
         self.publisher = serve(create_key_publisher(self.keys))
         self.internal = serve(create_resource_app(f"{self.publisher.url}{JWKS_PATH}", issuer, audience))
         bff = create_bff_app(store, self.keys, internal_url=self.internal.url, issuer=issuer, audience=audience,
-                             token_ttl=token_ttl, users=users, on_mint=self.minted.append)
+                             token_ttl=token_ttl, users=users, password_cost=password_cost, on_mint=self.minted.append)
         self.edge = serve(bff, ssl_context=self.tls.server_context)
+        bff.config["TRUSTED_ORIGINS"] = trusted_origins_config({self.edge.url})  # known once the port is
 
     @property
     def url(self) -> str:

@@ -2,6 +2,10 @@
 
 Every failure is a typed answer, never a 500: an unknown or tampered cookie is 401 (and the
 cookie is cleared), a failed Origin or CSRF-token check is 403, an unreachable store is 503.
+A state-changing request is checked (Origin, then the CSRF token bound to the cookie) before the
+store is touched, so a forged one writes nothing, not even a slide. The trusted origins are
+configuration (``trusted_origins``, kept in ``app.config["TRUSTED_ORIGINS"]``): until one is
+listed, every state-changing request is refused.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
-from authkit.passwords import hash_password, verify_login
-from authkit.sessions import Session, SessionStore
+from authkit.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
+from authkit.sessions import Session, SessionStore, session_csrf_token
 from authkit.web.body import json_object
 
 COOKIE_NAME = "__Host-sid"  # __Host-: the browser insists on Secure, Path=/ and no Domain
@@ -36,7 +40,10 @@ _CSRF_MESSAGES = {
     "missing_token": f"refused: state-changing requests need the session's CSRF token in {CSRF_HEADER}",
     "bad_token": "refused: the CSRF token does not belong to this session",
 }
+_NO_TRUSTED_ORIGIN = ("refused: this site trusts no origin yet, so it accepts no state-changing request; "
+                      "configure trusted_origins (e.g. {'https://app.example'})")
 _ROLE = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # used with fullmatch: "$" would let "admin\n" through
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,45 @@ class DemoUser:
 
 
 @functools.cache
-def demo_users() -> dict[str, DemoUser]:
-    """The demo accounts with their passwords hashed (once per process: scrypt is slow on purpose)."""
-    return {name: DemoUser(hash_password(pw), roles) for name, (pw, roles) in DEMO_ACCOUNTS.items()}
+def demo_users(cost: ScryptCost = DEFAULT_COST) -> dict[str, DemoUser]:
+    """The demo accounts with their passwords hashed at ``cost`` (once per process and cost: scrypt is slow on purpose)."""
+    return {name: DemoUser(hash_password(pw, cost), roles) for name, (pw, roles) in DEMO_ACCOUNTS.items()}
+
+
+def trusted_origins_config(origins: Collection[str]) -> frozenset[str]:
+    """The allowed origins as ``scheme://host[:port]`` strings (what browsers send in ``Origin``); ValueError otherwise."""
+    if isinstance(origins, str):
+        raise ValueError(f"trusted_origins is a collection of origins, not the string {origins!r}")
+    for origin in origins:
+        if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"a trusted origin is scheme://host[:port] with no path or slash, not {origin!r}")
+    return frozenset(origins)
+
+
+def refuse_untrusted_origin(origin: str | None, allowed: Collection[str]) -> None:
+    """Raise ``CsrfRejected`` unless ``origin`` is trusted (the whole check a login needs)."""
+    reason = origin_reason(origin, allowed)
+    if reason is not None:
+        raise CsrfRejected(reason, _NO_TRUSTED_ORIGIN if not allowed else _CSRF_MESSAGES[reason])
+
+
+def refuse_forgery(cookie: str, sent_token: str | None, origin: str | None, allowed: Collection[str]) -> None:
+    """Raise ``CsrfRejected`` unless a state-changing request has a trusted origin and the cookie's CSRF token.
+
+    Needs only the request: the token is bound to the session ID, so a forgery is refused before the store is touched.
+    """
+    reason = csrf_reason(session_csrf_token(cookie), sent_token, origin, allowed)
+    if reason is not None:
+        raise CsrfRejected(reason, _NO_TRUSTED_ORIGIN if not allowed else _CSRF_MESSAGES[reason])
+
+
+def end_presented_session(store: SessionStore, cookie: str | None) -> None:
+    """At login, destroy whatever session the browser brought: never upgrade a planted ID (fixation)."""
+    if cookie:
+        try:
+            store.destroy(cookie)
+        except SessionError:
+            pass  # not a session ID at all: nothing to end
 
 
 def session_cookie(value: str, same_site: str = "Lax") -> str:
@@ -98,35 +141,36 @@ def create_cookie_app(
     users: Mapping[str, DemoUser] | None = None,
     *,
     same_site: str = "Lax",
-    trusted_origins: Collection[str] | None = None,
+    trusted_origins: Collection[str] = (),
+    password_cost: ScryptCost = DEFAULT_COST,
 ) -> Flask:
-    """The demo app. ``trusted_origins`` defaults to the origin the request was addressed to; list them in production."""
+    """The demo app. ``trusted_origins``: the origins allowed to send state-changing requests (none: all refused).
+
+    ``password_cost``: the scrypt cost of the demo users' hashes (when ``users`` is None) and of the
+    stand-in hash an unknown name is checked against.
+    """
     if same_site not in SAME_SITE_VALUES:
         raise ValueError(f"same_site must be one of {SAME_SITE_VALUES}, not {same_site!r}")
-    directory = demo_users() if users is None else users
+    origins = trusted_origins_config(trusted_origins)
+    directory = demo_users(password_cost) if users is None else users
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
-
-    def allowed_origins() -> Collection[str]:
-        return trusted_origins if trusted_origins is not None else {request.host_url.rstrip("/")}
+    app.config["TRUSTED_ORIGINS"] = origins
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
 
     def with_session(view: Callable[..., Any]) -> Callable[..., Any]:
-        """Require a live session; on POST also a trusted Origin and the session's CSRF token."""
+        """Require a live session; on POST first a trusted Origin and the session's CSRF token."""
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             cookie = request.cookies.get(COOKIE_NAME)
             if not cookie:
                 raise SessionError("missing", "no session cookie: log in first")
-            session = store.validate(cookie)
-            g.session = session  # before the CSRF check: a refused request must still deliver a rotated ID
-            if request.method == "POST":
-                reason = csrf_reason(session.csrf_token, request.headers.get(CSRF_HEADER), origin(), allowed_origins())
-                if reason is not None:
-                    raise CsrfRejected(reason, _CSRF_MESSAGES[reason])
+            if request.method == "POST":  # before the store: a forged request must not even slide the session
+                refuse_forgery(cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
+            g.session = store.validate(cookie)
             return view(*args, **kwargs)
 
         return wrapper
@@ -140,22 +184,16 @@ def create_cookie_app(
     @app.post("/login")
     def login() -> Response:
         """Check the password, drop any session the browser already had, issue a fresh ID."""
-        reason = origin_reason(origin(), allowed_origins())
-        if reason is not None:  # login CSRF: a forged login would sign the victim in as the attacker
-            raise CsrfRejected(reason, _CSRF_MESSAGES[reason])
+        # login CSRF: a forged login would sign the victim in as the attacker
+        refuse_untrusted_origin(origin(), app.config["TRUSTED_ORIGINS"])
         data = body("username", "password")
         username, password = data["username"], data["password"]
         if not isinstance(username, str) or not isinstance(password, str):
             raise InvalidRequest("username and password must be strings")
         user = directory.get(username)
-        if not verify_login(password, user.password_hash if user else None):
+        if not verify_login(password, user.password_hash if user else None, password_cost):
             return _error(401, "invalid_credentials", "wrong username or password")
-        old = request.cookies.get(COOKIE_NAME)
-        if old:
-            try:
-                store.destroy(old)  # never upgrade a session the browser brought: that is fixation
-            except SessionError:
-                pass
+        end_presented_session(store, request.cookies.get(COOKIE_NAME))
         session = store.create(username, roles=user.roles, label=request.headers.get("User-Agent", "")[:64])
         response = jsonify(user=username, roles=list(session.roles), csrf_token=session.csrf_token)
         response.headers.add("Set-Cookie", session_cookie(session.id, same_site))
@@ -266,20 +304,17 @@ def create_cookie_app(
 def add_session_response_hooks(app: Flask, same_site: str = "Lax") -> None:
     """Every answer of a cookie-session app: never cached, and carrying a rotated session ID.
 
-    When privileges changed, the request's session (``g.session``) got a new ID and the old one is dead,
-    so every answer — a 403 or 400 too — must deliver the new cookie, or the user is logged out.
+    When privileges changed, the request's session (``g.session``) got a new ID and the old one is
+    retired, so every answer — a 403 or 400 too — delivers the new cookie.
     """
 
     @app.after_request
-    def no_store(response: Response) -> Response:
+    def no_store_and_rotated_id(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"  # authenticated answers must not be cached
-        return response
-
-    @app.after_request
-    def deliver_rotated_id(response: Response) -> Response:
         session: Session | None = g.get("session")
-        sets_cookie = any(h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie"))
-        if session is not None and session.rotated and not sets_cookie:
+        if session is not None and session.rotated and not any(
+            h.startswith(f"{COOKIE_NAME}=") for h in response.headers.getlist("Set-Cookie")
+        ):
             response.headers.add("Set-Cookie", session_cookie(session.id, same_site))
         return response
 
