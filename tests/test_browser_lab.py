@@ -213,14 +213,15 @@ def test_the_browser_thread_works_where_an_asyncio_loop_runs(browser_lab: Lab) -
 
 
 def test_a_fresh_profile_per_victim(browser_lab: Lab) -> None:
-    with browser_lab.victim() as first:
+    with browser_lab.victim() as first, browser_lab.victim() as second:
         page = first.new_page()
         page.goto(f"{browser_lab.bank_url}/lab/samesite/set")
+        page.evaluate("localStorage.setItem('k', 'v')")
         assert {c["name"] for c in first.cookies()} == {"strict", "lax", "none", "unset"}
-        folder = first.folder
-    assert not Path(folder).exists()
-    with browser_lab.victim() as second:
-        assert second.cookies() == []
+        assert second.cookies() == [], "profiles share nothing, even while both are open"
+        other = second.new_page()
+        other.goto(browser_lab.bank_url)
+        assert other.evaluate("localStorage.getItem('k')") is None
 
 
 def test_token_theft_localstorage_versus_httponly(browser_lab: Lab) -> None:
@@ -265,7 +266,7 @@ def test_host_prefix_refusals_and_cookie_tossing(browser_lab: Lab) -> None:
 
 
 def test_csrf_from_a_sibling_passes_samesite_and_fails_the_origin_check(browser_lab: Lab) -> None:
-    rows = {(where.split()[0], endpoint): (cookie, answer) for where, endpoint, cookie, answer in
+    rows = {(fetch_site, endpoint): (cookie, answer) for _, fetch_site, endpoint, cookie, answer in
             ex.csrf_attacks(browser_lab)}
     assert rows[("cross-site", "/cookie/transfer")] == ("no", "401 missing")
     assert rows[("same-site", "/cookie/transfer")] == ("yes", "403 bad_origin")

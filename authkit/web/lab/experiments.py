@@ -222,7 +222,7 @@ def csrf_attacks(lab: Lab) -> list[list[str]]:
     with lab.victim() as browser:
         page = browser.new_page()
         lab.login(page, "cookie", base=lab.bank_named_url)
-        attackers = (("cross-site (localhost)", lab.attacker_url), ("same-site (evil.bank.localhost)", lab.sibling_url))
+        attackers = (("localhost", lab.attacker_url), ("evil.bank.localhost", lab.sibling_url))
         for where, base in attackers:
             for endpoint in ("/cookie/transfer", "/lab/unprotected/transfer"):
                 before = len(lab.bank.hits)
@@ -230,9 +230,9 @@ def csrf_attacks(lab: Lab) -> list[list[str]]:
                 page.goto(f"{base}/form?action={action}&to=mallory&amount=500")
                 hit = lab.bank.wait_for(lambda h: h.path == endpoint and h.method == "POST",
                                         f"the forged POST to {endpoint}", since=before)
-                answer = page.evaluate("document.body.innerText")
-                rows.append([where, endpoint, "yes" if "__Host-sid" in hit.cookie_names() else "no",
-                             f"{hit.status} {_error_or_result(answer)}"])
+                answer = f"{hit.status} {_error_or_result(page.evaluate('document.body.innerText'))}"
+                cookie = "yes" if "__Host-sid" in hit.cookie_names() else "no"
+                rows.append([where, hit.fetch_site or "-", endpoint, cookie, answer])
     return rows
 
 

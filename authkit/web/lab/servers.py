@@ -24,7 +24,7 @@ from authkit.web.jwks import JWKS_PATH, create_resource_app
 from authkit.web.lab.attacker import Loot, create_attacker_app
 from authkit.web.lab.bank import BankState, create_bank_app, create_refresh_cookie_app
 from authkit.web.lab.recorder import Recorder
-from authkit.web.server import serve
+from authkit.web.server import RunningServer, serve
 from authkit.web.tls import LocalTLS
 
 #: Every name the certificate covers. Chromium resolves ``localhost`` and ``*.localhost`` to loopback itself.
@@ -63,16 +63,29 @@ class Lab:
         self.tls = LocalTLS(HOSTS)
         self.redis = connect(fresh=True)
         self.store = SessionStore(self.redis)
+        self.servers: list[RunningServer] = []
         bank_port, attacker_port = free_port(), free_port()
         self.bank_url, self.bank_named_url = f"https://127.0.0.1:{bank_port}", f"https://app.bank.localhost:{bank_port}"
         self.attacker_url = f"https://localhost:{attacker_port}"
         self.sibling_url = f"https://evil.bank.localhost:{attacker_port}"
-        trusted = {self.bank_url, self.bank_named_url}
+        self.users = {name: cookie_app.DemoUser(light_hash(password), roles)
+                      for name, (password, roles) in cookie_app.DEMO_ACCOUNTS.items()}
+        self.minted: list[str] = []
+        self.state = BankState()
+        mounts = self._services({self.bank_url, self.bank_named_url})
+        self.bank = Recorder(create_bank_app(self.state, self.store, self.users, mounts), "bank")
+        self.loot = Loot()
+        self.attacker = Recorder(create_attacker_app(self.loot), "attacker")
+        self.servers += [serve(self.bank, ssl_context=self.tls.server_context, port=bank_port),
+                         serve(self.attacker, ssl_context=self.tls.server_context, port=attacker_port)]
+        self.pin = spki_pin(self.bank_url)  # both HTTPS servers present the same certificate
+        self.chromium = Chromium(pins=[self.pin])
+        _running.append(self)
 
+    def _services(self, trusted: set[str]) -> dict[str, Any]:
+        """The course's apps by the path the bank mounts them under (the BFF's two helper servers start here)."""
         api_users = {name: bearer_app.User(light_hash(password), scope)
                      for name, (password, scope) in bearer_app.DEMO_ACCOUNTS.items()}
-        users = {name: cookie_app.DemoUser(light_hash(password), roles)
-                 for name, (password, roles) in cookie_app.DEMO_ACCOUNTS.items()}
         keys = KeySet(SigningKey.generate("EdDSA"))
         api = bearer_app.create_app({"ISSUER": API_ISSUER, "AUDIENCE": API_AUDIENCE, "USERS": api_users},
                                     redis_client=self.redis, keys=keys)
@@ -82,24 +95,15 @@ class Lab:
                                RefreshFamilies(self.redis), guard)
 
         bff_keys = KeySet(SigningKey.generate("EdDSA"))
-        self.minted: list[str] = []
-        self.publisher = serve(create_key_publisher(bff_keys))
-        self.internal = serve(create_resource_app(f"{self.publisher.url}{JWKS_PATH}", BFF_ISSUER, BFF_AUDIENCE))
-        bff = create_bff_app(self.store, bff_keys, internal_url=self.internal.url, issuer=BFF_ISSUER,
-                             audience=BFF_AUDIENCE, users=users, trusted_origins=trusted, on_mint=self.minted.append)
-
-        self.state = BankState()
-        mounts = {"/bearer": api, "/cookie": cookie_app.create_cookie_app(self.store, users, trusted_origins=trusted),
-                  "/rt": create_refresh_cookie_app(service, api_users, trusted), "/bff": bff}
-        self.bank = Recorder(create_bank_app(self.state, self.store, users, mounts), "bank")
-        self.loot = Loot()
-        self.attacker = Recorder(create_attacker_app(self.loot), "attacker")
-        self.servers = [serve(self.bank, ssl_context=self.tls.server_context, port=bank_port),
-                        serve(self.attacker, ssl_context=self.tls.server_context, port=attacker_port),
-                        self.publisher, self.internal]
-        self.pin = spki_pin(self.bank_url)  # both HTTPS servers present the same certificate
-        self.chromium = Chromium(pins=[self.pin])
-        _running.append(self)
+        publisher = serve(create_key_publisher(bff_keys))
+        internal = serve(create_resource_app(f"{publisher.url}{JWKS_PATH}", BFF_ISSUER, BFF_AUDIENCE))
+        self.servers += [publisher, internal]
+        bff = create_bff_app(self.store, bff_keys, internal_url=internal.url, issuer=BFF_ISSUER,
+                             audience=BFF_AUDIENCE, users=self.users, trusted_origins=trusted,
+                             on_mint=self.minted.append)
+        cookie = cookie_app.create_cookie_app(self.store, self.users, trusted_origins=trusted)
+        return {"/bearer": api, "/cookie": cookie, "/rt": create_refresh_cookie_app(service, api_users, trusted),
+                "/bff": bff}
 
     @classmethod
     def current(cls) -> Lab:
