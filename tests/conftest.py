@@ -32,6 +32,19 @@ def redis_server() -> Iterator[LocalRedisServer]:
         yield server
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test that needed Chromium and found none (an exercise check of 06): a visible skip locally, a failure in CI."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(BrowserMissing):
+        message = call.excinfo.value.args[0]
+        if IN_CI:
+            report.longrepr = f"{message} — CI must run the browser tests in a real browser"
+        else:
+            report.outcome, report.longrepr = "skipped", (str(item.path), item.location[1] or 0, f"Skipped: {message}")
+
+
 @pytest.fixture(scope="session")
 def chromium_executable() -> str | None:
     """The Chromium for the browser tests (None: Playwright's own); a visible skip locally, a failure under CI=true."""
