@@ -176,9 +176,10 @@ def test_the_recorder_keeps_cookies_in_order_and_the_status() -> None:
     recorder = Recorder(app.wsgi_app, "site")
     app.wsgi_app = recorder
     client = app.test_client(use_cookies=False)  # else the client's own jar replaces the Cookie header
-    client.get("/418", headers={"Cookie": "b=2; a=1; b=3", "Sec-Fetch-Site": "cross-site"})
+    client.get("/418", headers={"Cookie": "b=2; a=1; b=3", "Sec-Fetch-Site": "cross-site", "Origin": "https://o"})
     hit = recorder.wait_for(lambda h: h.path == "/418", "the request")
     assert (hit.status, hit.cookies, hit.fetch_site) == (418, (("b", "2"), ("a", "1"), ("b", "3")), "cross-site")
+    assert (hit.origin, hit.authorization) == ("https://o", False)
     with pytest.raises(TimeoutError, match="site never received a POST"):
         recorder.wait_for(lambda h: h.method == "POST", "a POST", timeout=0.05)
 

@@ -27,9 +27,12 @@ def _check_csp_header(fn) -> None:
         for payload in csp_payloads(lab, "").keys():
             run = f"x{next(_runs)}"
             result = csp_run(lab, page, fn, csp_payloads(lab, run)[payload], run)
-            if result["app"] != "runs":
-                raise Incorrect(f"the bank's own script did not run ({result['app']}) under your policy "
+            if result["app"] == "hijacked":
+                raise Incorrect(f"the page ran the attacker's app.js in place of its own under your policy "
                                 f"{shown!r}, with the {payload} payload in the page")
+            if result["app"] != "runs":
+                raise Incorrect(f"the bank's own script did not run under your policy {shown!r} "
+                                f"(with the {payload} payload in the page)")
             if result["payload"] != "blocked":
                 raise Incorrect(f"the {payload} payload ran under your policy {shown!r}")
 

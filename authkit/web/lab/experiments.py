@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 from authkit.jws import read_header
 from authkit.tokens import ACCESS_TOKEN_TYPE
-from authkit.web.lab import attacker
 from authkit.web.cookie_app import session_cookie
+from authkit.web.lab import attacker
 from authkit.web.lab.bank import HOST_PREFIX_ATTEMPTS
 from authkit.web.lab.recorder import Hit
 from authkit.web.lab.servers import PASSWORDS, Lab
@@ -74,7 +74,7 @@ def thief_replay(lab: Lab, loot: dict[str, Any]) -> str:
 # --- 2. CSP --------------------------------------------------------------------------------------
 
 def strict_policy(nonce: str) -> str:
-    """A strict, nonce-based policy (the shape the CSP3 spec and web.dev recommend)."""
+    """A strict, nonce-based policy: the shape web.dev's strict-CSP guide and OWASP's CSP Cheat Sheet recommend."""
     return f"script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; base-uri 'none'; report-uri /csp-report"
 
 
@@ -104,9 +104,9 @@ def csp_run(lab: Lab, page: Any, policy: Callable[[str], str | None] | None, pay
     app_ready = page.evaluate("window.appReady === true")
     ran = lambda: [i for i in lab.loot.items if i.get("run") == run or f"run={run}" in i.get("page", "")]
     reports = lambda: [r for r in lab.state.reports if f"run={run}" in r.get("document-uri", "")]
-    if policy is None or "report-uri" in (policy("nonce") or ""):
+    if policy is None or "report-uri /csp-report" in (policy("nonce") or ""):
         until(lambda: ran() or reports(), "the payload's loot or a CSP violation report")
-    else:  # no report will come: wait until the page has been quiet for half a second
+    else:  # no report will reach the bank: wait until the page has been quiet for half a second
         page.wait_for_load_state("networkidle")
     hijacked = any(i.get("ran") == "hijacked app.js" for i in ran())
     return {"app": "runs" if app_ready and not hijacked else "hijacked" if hijacked else "broken",

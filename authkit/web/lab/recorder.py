@@ -86,8 +86,3 @@ class Recorder:
         with self._changed:
             self.hits.clear()
 
-
-def cookie_header_value(cookies: Iterable[tuple[str, str]]) -> str:
-    """The ``Cookie`` header a browser sent, rebuilt from recorded pairs."""
-    return "; ".join(f"{name}={value}" for name, value in cookies)
-
