@@ -9,10 +9,12 @@ from typing import Iterator
 import pytest
 import redis
 
+from authkit.browser import BrowserMissing, find_chromium, launch_options
 from authkit.errors import TOKEN_REASONS, TokenError
 from authkit.keys import KeySet, SigningKey
 from authkit.redis import LocalRedisServer, connect
 from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.web.lab import Lab
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -28,6 +30,43 @@ def redis_server() -> Iterator[LocalRedisServer]:
         pytest.skip(f"{reason} (apt-get install redis-server to run the real-server contract tests)")
     with LocalRedisServer() as server:
         yield server
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A test that needed Chromium and found none (an exercise check of 06): a visible skip locally, a failure in CI."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(BrowserMissing):
+        message = call.excinfo.value.args[0]
+        if IN_CI:
+            report.longrepr = f"{message} — CI must run the browser tests in a real browser"
+        else:
+            report.outcome, report.longrepr = "skipped", (str(item.path), item.location[1] or 0, f"Skipped: {message}")
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str | None:
+    """The Chromium for the browser tests (None: Playwright's own); a visible skip locally, a failure under CI=true."""
+    try:
+        return find_chromium()
+    except BrowserMissing as missing:
+        if IN_CI:
+            pytest.fail(f"{missing.args[0]} — CI must run the browser tests in a real browser", pytrace=False)
+        pytest.skip(missing.args[0])
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(chromium_executable: str | None) -> dict[str, object]:
+    """pytest-playwright's launch options: the course's headless Chromium and its flags."""
+    return launch_options(executable=chromium_executable)
+
+
+@pytest.fixture(scope="session")
+def browser_lab(chromium_executable: str | None) -> Iterator[Lab]:
+    """The browser lab of notebook 06 (bank, attacker, Chromium), shared by the browser tests."""
+    with Lab() as lab:
+        yield lab
 
 
 @pytest.fixture
