@@ -154,6 +154,12 @@ def refresh() -> tuple[Response, int]:
     return _token_response(pair.as_json())
 
 
+@bp.get("/health")
+def health() -> Response:
+    """Liveness for a load balancer: the process answers; no token, no Redis."""
+    return jsonify(status="ok")
+
+
 @bp.get("/me")
 def me() -> Response:
     """Who the access token says the caller is."""
