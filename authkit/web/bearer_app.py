@@ -231,6 +231,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
     verifier = TokenVerifier(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
     families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], overlap=cfg["OVERLAP"])
+    try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
+        families.load_scripts()
+    except StoreUnavailable as err:
+        if not isinstance(err.__cause__, redis.ConnectionError):
+            raise
+        # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
     guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
     app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
     app.register_blueprint(bp)
