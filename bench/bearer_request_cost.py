@@ -2,7 +2,7 @@
 
 Everything runs under gunicorn, one threaded worker per server, over one kept-alive HTTP/1.1
 connection per server (no TCP handshake in any figure), on a throwaway redis-server. The worker's
-own CPU time (Linux ``/proc/<pid>/task/*/schedstat``, nanoseconds) is read around blocks of
+own CPU time (``GunicornServer.worker_cpu_ns``: Linux schedstat, nanoseconds) is read around blocks of
 requests, in rounds whose order is shuffled each time:
 
 - the bearer API: ``GET /health`` (no authentication) and ``GET /me`` (Bearer token, verify, one MGET);
@@ -81,16 +81,11 @@ def floor_app() -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def _worker_cpu_ns(pid: int) -> int:
-    """CPU time of every thread of process ``pid`` so far, in nanoseconds."""
-    return sum(int(stat.read_text().split()[0]) for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"))
-
-
 class _KeepAlive:
     """One HTTP/1.1 connection kept alive to a one-worker server, and that worker's CPU clock."""
 
     def __init__(self, server: GunicornServer) -> None:
-        (self.pid,) = server.worker_pids()
+        self.server = server
         self.connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
 
     def send(self, method: str, path: str, headers: dict[str, str], body: str | None = None) -> bytes:
@@ -104,10 +99,10 @@ class _KeepAlive:
 
     def cpu_ns(self, path: str, headers: dict[str, str], n: int) -> int:
         """The worker's CPU ns spent on ``n`` GETs of ``path``."""
-        start = _worker_cpu_ns(self.pid)
+        start = self.server.worker_cpu_ns()
         for _ in range(n):
             self.send("GET", path, headers)
-        return _worker_cpu_ns(self.pid) - start
+        return self.server.worker_cpu_ns() - start
 
 
 def _local_ns(call: Callable[[], object], n: int) -> int:

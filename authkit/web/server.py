@@ -118,6 +118,17 @@ class GunicornServer:
                 children.append(int(stat.parent.name))
         return sorted(children)
 
+    def worker_cpu_ns(self) -> int:
+        """CPU time the workers have used so far, every thread counted, in nanoseconds (Linux schedstat)."""
+        total = 0
+        for pid in self.worker_pids():
+            for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+                try:
+                    total += int(stat.read_text().split()[0])
+                except OSError:  # a thread ended while we looked
+                    continue
+        return total
+
     def log(self) -> str:
         """gunicorn's own log (boot messages, worker errors)."""
         path = Path(self.error_log)
