@@ -71,12 +71,7 @@ class Environment:
     def url(self, name: str, *, example: str, schemes: Collection[str] = ("http", "https")) -> str:
         """An absolute URL with one of ``schemes`` and a host (a socket path for ``unix``)."""
         value = self.text(name, example=example)
-        try:
-            parts = urlsplit(value)
-            where = parts.path if parts.scheme == "unix" else parts.hostname and f"{parts.hostname}:{parts.port}"
-        except ValueError:  # e.g. a port that is not a number
-            where = None
-        if parts.scheme not in schemes or not where:
+        if not _is_url(value, schemes):
             raise ConfigError("invalid", name, f"{value!r} is not a {'/'.join(sorted(schemes))} URL like {example}")
         return value.rstrip("/")
 
@@ -103,8 +98,19 @@ class Environment:
             raise ConfigError("invalid", name, f"cannot use key file {path!r}: {err}") from err
 
 
+def _is_url(value: str, schemes: Collection[str]) -> bool:
+    """True for an absolute URL with one of ``schemes``, a host (a socket path for ``unix``) and a usable port."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is not a number up to 65535, a broken IPv6 literal
+        return False
+    located = parts.path if parts.scheme == "unix" else parts.hostname
+    return parts.scheme in schemes and bool(located) and port != 0
+
+
 def _https_origin(url: str) -> str | None:
-    """The HTTPS origin (RFC 6454 §6.1 serialization) of ``url``; None if it has none."""
+    """The HTTPS origin of ``url`` in the ASCII serialization browsers send (RFC 6454 §6.2); None if it has none."""
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -132,6 +132,9 @@ SETTING_CASES = [
     ("AUTHKIT_REDIS_URL", "127.0.0.1:6379", "invalid"),
     ("AUTHKIT_REDIS_URL", "http://127.0.0.1:6379/0", "invalid"),
     ("AUTHKIT_REDIS_URL", "redis://127.0.0.1:port/0", "invalid"),
+    ("AUTHKIT_REDIS_URL", "redis://127.0.0.1:70000/0", "invalid"),
+    ("AUTHKIT_REDIS_URL", "redis://[::1/0", "invalid"),
+    ("AUTHKIT_REDIS_URL", "unix://", "invalid"),
     ("AUTHKIT_SIGNING_KEYS", None, "missing"),
     ("AUTHKIT_SIGNING_KEYS", "  ", "missing"),
     ("AUTHKIT_ISSUER", None, "missing"),
@@ -156,6 +159,12 @@ def test_a_missing_or_bad_setting_stops_the_bearer_api(bearer_env: dict[str, str
     error = config_error(wsgi.bearer_api, env)
     assert (error.reason, error.variable) == (reason, variable)
     assert str(error).startswith(f"{reason}: {variable}: ")
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://:secret@redis.internal:6380/1",
+                                 "unix:///run/redis/redis.sock?db=0", "redis://[::1]:6379"])
+def test_redis_urls_the_client_understands(url: str) -> None:
+    assert Environment({"AUTHKIT_REDIS_URL": f" {url} "}).redis_url() == url
 
 
 def test_no_configuration_at_all_names_the_first_missing_variable() -> None:
