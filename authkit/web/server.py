@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -145,9 +146,9 @@ class GunicornServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        """Stop the master and its workers (SIGTERM, graceful), then remove the logs."""
+        """Stop the master and its workers (SIGINT: quick shutdown, kept-alive connections are not waited for)."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
