@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authkit.keys import KeySet, SigningKey
-from authkit.redis import LocalRedisServer, connect, free_port
+from authkit.redis import LocalRedisServer, connect, count_round_trips, free_port
 from authkit.tokens import TokenIssuer
 from authkit.web.bearer_app import (
     DEMO_ACCOUNTS,
@@ -236,6 +236,20 @@ def test_logout_and_logout_everywhere_per_strategy(redis_client: redis.Redis, st
         assert phone_me.status_code == after_logout_all
         refreshed = requests.post(f"{url}/refresh", json={"refresh_token": phone["refresh_token"]}, timeout=5)
         assert refreshed.status_code == 400
+
+
+def test_a_fresh_app_logs_in_and_refreshes_in_one_round_trip_each(real_redis: redis.Redis) -> None:
+    """The scripts are loaded when the app is created, not by the first call (NOSCRIPT, SCRIPT LOAD, EVALSHA)."""
+    real_redis.script_flush()
+    app = create_app(redis_client=real_redis)
+    with serve(app) as running:
+        with count_round_trips(real_redis) as at_login:  # the login's Redis part, without its scrypt
+            tokens = app.extensions["authkit.bearer"].login("alice", scope="read").as_json()
+        with count_round_trips(real_redis) as at_refresh:
+            refreshed = requests.post(f"{running.url}/refresh", json={"refresh_token": tokens["refresh_token"]},
+                                      timeout=5)
+    assert refreshed.status_code == 200
+    assert (at_login.round_trips, at_refresh.round_trips) == (1, 1), (at_login.commands, at_refresh.commands)
 
 
 # --- Redis unreachable: 503, never accept ----------------------------------------------------------

@@ -25,6 +25,7 @@ BEARER_STATUS = {"invalid_request": 400, "invalid_token": 401, "insufficient_sco
 #: Demo accounts: name -> (password, scope). Only their scrypt hashes are kept in the app.
 DEMO_ACCOUNTS = {"alice": ("wonderland-rabbit-hole", "read"), "root": ("correct horse battery staple", "read admin")}
 
+FORM = "application/x-www-form-urlencoded"
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an auth-scheme is a token (RFC 9110 §5.6.2)
 _QUOTABLE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # RFC 6750 §3: no quote, no backslash
@@ -95,14 +96,21 @@ def _service() -> TokenService:
     return current_app.extensions["authkit.bearer"]
 
 
+def _token_outside_the_header(environ: dict[str, Any]) -> bool:
+    """A token in the query string (RFC 6750 §2.3) or a form body (§2.2), each parsed only if the request has one."""
+    if environ.get("QUERY_STRING") and "access_token" in request.args:
+        return True
+    return bool(environ.get("CONTENT_TYPE")) and request.mimetype == FORM and "access_token" in request.form
+
+
 def _authenticate(required_scope: str | None = None) -> dict[str, Any]:
     """The claims of the request's access token, or a ``BearerError`` (``StoreUnavailable`` → 503)."""
+    environ = request.environ  # one context-local lookup; each request.<property> would cost another
     try:
-        token = parse_bearer(request.headers.get("Authorization"))
+        token = parse_bearer(environ.get("HTTP_AUTHORIZATION"))
     except ValueError as err:
         raise BearerError("invalid_request", "malformed Authorization header") from err
-    if "access_token" in request.args or (request.mimetype == "application/x-www-form-urlencoded"
-                                          and "access_token" in request.form):
+    if _token_outside_the_header(environ):
         detail = "more than one method" if token else "send the token in the Authorization header only"
         raise BearerError("invalid_request", detail)
     if token is None:
@@ -152,6 +160,12 @@ def refresh() -> tuple[Response, int]:
     except TokenError as err:
         raise GrantError("invalid_grant", f"refresh token refused: {err.reason}") from err
     return _token_response(pair.as_json())
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Liveness for a load balancer: the process answers; no token, no Redis."""
+    return jsonify(status="ok")
 
 
 @bp.get("/me")
@@ -225,6 +239,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
     verifier = TokenVerifier(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
     families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], overlap=cfg["OVERLAP"])
+    try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
+        families.load_scripts()
+    except StoreUnavailable as err:
+        if not isinstance(err.__cause__, redis.ConnectionError):
+            raise
+        # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
     guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
     app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
     app.register_blueprint(bp)

@@ -27,11 +27,21 @@ class LocalTLS:
         self.ca = trustme.CA(organization_name="authkit course throwaway CA")
         self.server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.server_context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.ca.issue_cert(*hosts).configure_cert(self.server_context)
-        folder = tempfile.mkdtemp(prefix="authkit-tls-")
-        self._cleanup = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
-        self.ca_file = str(Path(folder) / "ca.pem")
+        self._leaf = self.ca.issue_cert(*hosts)
+        self._leaf.configure_cert(self.server_context)
+        self._folder = Path(tempfile.mkdtemp(prefix="authkit-tls-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+        self.ca_file = str(self._folder / "ca.pem")
         self.ca.cert_pem.write_to_path(self.ca_file)
+
+    def server_files(self) -> tuple[str, str]:
+        """The server's certificate chain and private key as PEM files, for ``gunicorn --certfile --keyfile``."""
+        cert_file, key_file = self._folder / "server-chain.pem", self._folder / "server-key.pem"
+        if not key_file.exists():
+            cert_file.write_bytes(b"".join(blob.bytes() for blob in self._leaf.cert_chain_pems))
+            key_file.touch(mode=0o600)
+            self._leaf.private_key_pem.write_to_path(str(key_file))
+        return str(cert_file), str(key_file)
 
     def client(self, headers: dict[str, str] | None = None) -> requests.Session:
         """A ``requests.Session`` that trusts this CA (and no other): our stand-in for a browser."""

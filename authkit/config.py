@@ -1,0 +1,164 @@
+"""Deployment settings: typed reads of environment variables, and signing keys kept in a private JWKS file.
+
+Every read names its variable when it fails, so a service that is started with a missing or bad
+setting stops at once with ``ConfigError`` instead of inventing a value (a key generated per worker
+process would sign tokens the other workers cannot verify).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Collection, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from authkit.errors import AuthkitError
+from authkit.keys import KeySet, SigningKey
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only
+
+
+class ConfigError(AuthkitError):
+    """A deployment setting is ``missing`` or ``invalid``; ``variable`` names the environment variable."""
+
+    reason = "invalid"
+    reasons = ("missing", "invalid")
+
+    def __init__(self, reason: str, variable: str, message: str) -> None:
+        super().__init__(reason, f"{variable}: {message}")
+        self.variable = variable
+
+
+class Environment:
+    """Reads settings from ``os.environ`` (or any mapping); each method refuses a bad value with ``ConfigError``."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self.values = os.environ if values is None else values
+
+    def text(self, name: str, *, example: str, default: str | None = None) -> str:
+        """The variable's value, stripped; a missing one is an error unless there is a default."""
+        value = self.values.get(name, "").strip()
+        if value:
+            return value
+        if default is None:
+            raise ConfigError("missing", name, f"not set; for example {name}={example}")
+        return default
+
+    def choice(self, name: str, choices: Collection[str], default: str) -> str:
+        """One of ``choices`` (as written), ``default`` if unset."""
+        value = self.text(name, example=default, default=default)
+        if value not in choices:
+            raise ConfigError("invalid", name, f"{value!r} is not one of {sorted(choices)}")
+        return value
+
+    def seconds(self, name: str, default: timedelta, *, allow_zero: bool = False) -> timedelta:
+        """A duration given as a whole number of seconds, ``default`` if unset."""
+        value = self.text(name, example=str(int(default.total_seconds())), default="")
+        if not value:
+            return default
+        if not value.isascii() or not value.isdigit() or (int(value) == 0 and not allow_zero):
+            least = "0" if allow_zero else "1"
+            raise ConfigError("invalid", name, f"{value!r} is not a whole number of seconds (at least {least})")
+        return timedelta(seconds=int(value))
+
+    def url(self, name: str, *, example: str, schemes: Collection[str] = ("http", "https")) -> str:
+        """An absolute URL with one of ``schemes`` and a host (a socket path for ``unix``)."""
+        value = self.text(name, example=example)
+        if not _is_url(value, schemes):
+            raise ConfigError("invalid", name, f"{value!r} is not a {'/'.join(sorted(schemes))} URL like {example}")
+        return value.rstrip("/")
+
+    def redis_url(self, name: str = "AUTHKIT_REDIS_URL") -> str:
+        """The Redis every worker process shares; never the in-process default, which each worker would own."""
+        return self.url(name, example="redis://127.0.0.1:6379/0", schemes=REDIS_SCHEMES)
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        """Comma-separated HTTPS origins, each exactly as a browser sends it in ``Origin``."""
+        value = self.text(name, example="https://app.example,https://admin.example")
+        found = tuple(part.strip() for part in value.split(","))
+        for origin in found:
+            if origin != _https_origin(origin):
+                raise ConfigError("invalid", name, f"{origin!r} is not an HTTPS origin as a browser sends it "
+                                                   "(https://, lowercase host, a port only if not 443, no path)")
+        return found
+
+    def key_set(self, name: str) -> KeySet:
+        """The signing keys in the private JWKS file the variable names (see ``load_key_file``)."""
+        path = self.text(name, example="/etc/authkit/signing.jwks")
+        try:
+            return load_key_file(path)
+        except (OSError, ValueError, KeyError, TypeError, AuthkitError) as err:
+            raise ConfigError("invalid", name, f"cannot use key file {path!r}: {err}") from err
+
+
+def _is_url(value: str, schemes: Collection[str]) -> bool:
+    """True for an absolute URL with one of ``schemes``, a host (a socket path for ``unix``) and a usable port."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is not a number up to 65535, a broken IPv6 literal
+        return False
+    located = parts.path if parts.scheme == "unix" else parts.hostname
+    return parts.scheme in schemes and bool(located) and port != 0
+
+
+def _https_origin(url: str) -> str | None:
+    """The HTTPS origin of ``url`` in the ASCII serialization browsers send (RFC 6454 §6.2); None if it has none."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number, a broken IPv6 literal
+        return None
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"https://{host}" + (f":{port}" if port not in (None, 443) else "")
+
+
+def load_key_file(path: str | os.PathLike[str]) -> KeySet:
+    """A key set from a private JWK Set file; the first key signs, the others (being added or retired) verify."""
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list) or not document["keys"]:
+        raise ValueError('expected a JWK Set: {"keys": [ ... ]} with at least one key')
+    keys = []
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str) or not jwk["kid"]:
+            raise ValueError("each key in a key file names its kid (a kid is never derived from a secret)")
+        keys.append(SigningKey.from_jwk(jwk))
+    key_set = KeySet(*keys)
+    if not key_set.current.can_sign:
+        raise ValueError(f"the first key ({key_set.current.kid!r}) signs new tokens: it needs its private part")
+    return key_set
+
+
+def private_jwk(key: SigningKey) -> dict[str, Any]:
+    """The key with its private part as a JWK (PyJWT's encoders), with ``kid``, ``alg`` and ``use``."""
+    material = key.signing_material
+    if isinstance(material, bytes):
+        jwk = HMACAlgorithm.to_jwk(material, as_dict=True)
+    elif isinstance(material, ed25519.Ed25519PrivateKey):
+        jwk = OKPAlgorithm.to_jwk(material, as_dict=True)
+    elif isinstance(material, ec.EllipticCurvePrivateKey):
+        jwk = ECAlgorithm.to_jwk(material, as_dict=True)
+    elif isinstance(material, rsa.RSAPrivateKey):
+        jwk = RSAAlgorithm.to_jwk(material, as_dict=True)
+    else:
+        raise TypeError(f"cannot export a {type(material).__name__}")
+    jwk.pop("key_ops", None)  # "use" says it once for every key type
+    return {**jwk, "kid": key.kid, "alg": key.alg, "use": "sig"}
+
+
+def write_key_file(path: str | os.PathLike[str], *keys: SigningKey) -> None:
+    """Write ``keys`` (the first signs) as a private JWK Set, mode 0600; refuses to overwrite a file."""
+    document = {"keys": [private_jwk(key) for key in keys]}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(document, file, indent=2)
+        file.write("\n")

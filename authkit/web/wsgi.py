@@ -1,0 +1,133 @@
+"""Every demo service as a WSGI app built from environment variables, for gunicorn with several workers.
+
+    gunicorn -w 2 -b 127.0.0.1:8000 'authkit.web.wsgi:bearer_api()'
+
+Each worker process calls the factory, so everything a worker needs to agree with the others comes
+from configuration: the signing keys from a private JWKS file (``python -m authkit.web.wsgi keygen``),
+the state from a shared Redis. A missing or bad setting stops the worker with ``ConfigError`` naming
+the variable. The notebooks never come here: ``create_app()`` and friends keep their generated defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from datetime import timedelta
+
+from flask import Flask
+
+from authkit.config import ConfigError, Environment, write_key_file
+from authkit.keys import ALGORITHMS, SigningKey
+from authkit.redis import connect
+from authkit.revocation import STRATEGIES
+from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
+from authkit.tokens import ACCESS_TTL, REFRESH_TTL
+from authkit.web.bearer_app import create_app
+from authkit.web.bff import INTERNAL_TOKEN_TTL, create_bff_app, create_key_publisher
+from authkit.web.cookie_app import SAME_SITE_VALUES, create_cookie_app
+from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
+
+ISSUER_EXAMPLE, AUDIENCE_EXAMPLE = "https://auth.example", "https://api.example"
+
+
+def _claims(env: Environment) -> tuple[str, str]:
+    """``iss`` and ``aud``: both explicit, so every service of a deployment agrees on them."""
+    return (env.text("AUTHKIT_ISSUER", example=ISSUER_EXAMPLE),
+            env.text("AUTHKIT_AUDIENCE", example=AUDIENCE_EXAMPLE))
+
+
+def _session_store(env: Environment) -> SessionStore:
+    return SessionStore(
+        connect(env.redis_url()),
+        idle=env.seconds("AUTHKIT_SESSION_IDLE", DEFAULT_IDLE),
+        absolute=env.seconds("AUTHKIT_SESSION_ABSOLUTE", DEFAULT_ABSOLUTE),
+        slide=env.choice("AUTHKIT_SESSION_SLIDE", SLIDE_POLICIES, "always"),
+    )
+
+
+def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
+    """The bearer API (``authkit.web.bearer_app``) on the shared Redis, signing with the key file's keys."""
+    env = Environment(environ)
+    issuer, audience = _claims(env)
+    config = {
+        "ISSUER": issuer,
+        "AUDIENCE": audience,
+        "ACCESS_TTL": env.seconds("AUTHKIT_ACCESS_TTL", ACCESS_TTL),
+        "REFRESH_TTL": env.seconds("AUTHKIT_REFRESH_TTL", REFRESH_TTL),
+        "REVOCATION": env.choice("AUTHKIT_REVOCATION", STRATEGIES, "denylist+version"),
+        "OVERLAP": env.seconds("AUTHKIT_REFRESH_OVERLAP", timedelta(0), allow_zero=True),
+    }
+    keys = env.key_set("AUTHKIT_SIGNING_KEYS")
+    return create_app(config, redis_client=connect(env.redis_url()), keys=keys)
+
+
+def cookie_app(environ: Mapping[str, str] | None = None) -> Flask:
+    """The session-cookie app; serve it over HTTPS (``__Host-`` cookies are Secure)."""
+    env = Environment(environ)
+    return create_cookie_app(
+        _session_store(env),
+        same_site=env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax"),
+        trusted_origins=env.origins("AUTHKIT_TRUSTED_ORIGINS"),
+    )
+
+
+def bff(environ: Mapping[str, str] | None = None) -> Flask:
+    """The backend-for-frontend; serve it over HTTPS. Its internal service is ``AUTHKIT_INTERNAL_URL``."""
+    env = Environment(environ)
+    issuer, audience = _claims(env)
+    keys = env.key_set("AUTHKIT_SIGNING_KEYS")
+    if keys.current.public_jwk() is None:
+        raise ConfigError("invalid", "AUTHKIT_SIGNING_KEYS", "the BFF signs with an asymmetric key (EdDSA, ES256, "
+                                                             "RS256): its internal services must not hold a secret")
+    return create_bff_app(
+        _session_store(env),
+        keys,
+        internal_url=env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002"),
+        issuer=issuer,
+        audience=audience,
+        token_ttl=env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL),
+        trusted_origins=env.origins("AUTHKIT_TRUSTED_ORIGINS"),
+    )
+
+
+def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:
+    """The BFF's key publisher: the public half of ``AUTHKIT_SIGNING_KEYS`` at the JWKS path."""
+    return create_key_publisher(Environment(environ).key_set("AUTHKIT_SIGNING_KEYS"))
+
+
+def auth_service(environ: Mapping[str, str] | None = None) -> Flask:
+    """The JWKS auth service; its ``POST /token`` is a demo that mints tokens for any subject."""
+    env = Environment(environ)
+    issuer, audience = _claims(env)
+    return create_auth_app(env.key_set("AUTHKIT_SIGNING_KEYS"), issuer, audience)
+
+
+def resource_service(environ: Mapping[str, str] | None = None) -> Flask:
+    """The resource service: verifies access tokens with the keys published at ``AUTHKIT_JWKS_URL``."""
+    env = Environment(environ)
+    issuer, audience = _claims(env)
+    jwks_url = env.url("AUTHKIT_JWKS_URL", example=f"http://127.0.0.1:8001{JWKS_PATH}")
+    return create_resource_app(jwks_url, issuer, audience)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``keygen``: write a new private JWKS file (mode 0600) for ``AUTHKIT_SIGNING_KEYS``."""
+    parser = argparse.ArgumentParser(prog="python -m authkit.web.wsgi", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    keygen = commands.add_parser("keygen", help="write a new signing key to a private JWKS file")
+    keygen.add_argument("--out", required=True, help="the file to create (an existing file is never overwritten)")
+    keygen.add_argument("--alg", choices=ALGORITHMS, default="EdDSA", help="the key's one algorithm (EdDSA)")
+    keygen.add_argument("--kid", help="the key ID (default: the public key's RFC 7638 thumbprint, random for HS256)")
+    args = parser.parse_args(argv)
+    key = SigningKey.generate(args.alg, kid=args.kid)
+    try:
+        write_key_file(args.out, key)
+    except FileExistsError:
+        parser.exit(1, f"{args.out} exists: keys are never overwritten (move it away to replace it)\n")
+    print(f"wrote {args.out}: kid {key.kid!r}, {key.alg}, readable by its owner only")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
