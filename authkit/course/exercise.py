@@ -154,6 +154,7 @@ class Exercise:
     namespace: dict[str, Any]
     status: str = NOT_ATTEMPTED
     _hints_shown: int = field(default=0, repr=False)
+    _solution_shown: bool = field(default=False, repr=False)
 
     def _attempt(self) -> tuple[str, str]:
         answer = self.namespace.get(self.spec.name)
@@ -171,9 +172,12 @@ class Exercise:
         return CORRECT, f"{self.spec.name} passes every case"
 
     def check(self) -> None:
-        """Print Correct, Incorrect (with the reason and the failing input) or Not attempted."""
+        """Print Correct, Incorrect (with the reason and the failing input) or Not attempted; record it in a workspace."""
         self.status, detail = self._attempt()
         print(f"{self.status}: {detail}")
+        from authkit.course.progress import record_here
+
+        record_here(self.spec, self.status, hints=self._hints_shown, solution_seen=self._solution_shown)
 
     def hint(self) -> None:
         """Print the next hint; after the last one, point to ``solution()``."""
@@ -186,6 +190,7 @@ class Exercise:
 
     def solution(self) -> None:
         """Print the model answer."""
+        self._solution_shown = True
         print(self.spec.solution_text())
 
     def implementation(self) -> Any:
