@@ -173,11 +173,11 @@ class Exercise:
 
     def check(self) -> None:
         """Print Correct, Incorrect (with the reason and the failing input) or Not attempted; record it in a workspace."""
-        self.status, detail = self._attempt()
-        print(f"{self.status}: {detail}")
         from authkit.course.progress import record_here
 
+        self.status, detail = self._attempt()
         record_here(self.spec, self.status, hints=self._hints_shown, solution_seen=self._solution_shown)
+        print(f"{self.status}: {detail}")  # after the record: a learner who sees the verdict may close the lab at once
 
     def hint(self) -> None:
         """Print the next hint; after the last one, point to ``solution()``."""
