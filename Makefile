@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 
 lab: $(STAMP)
 	@$(COURSE_TOOL) workspace $(WORKSPACE_ARGS)
-	@echo "Starting JupyterLab on $(WORKSPACE)/ — open the http://127.0.0.1:$(JUPYTER_PORT)/lab/…?token=… URL printed below."
+	@echo "Starting JupyterLab on $(WORKSPACE)/: open the URL it prints below, http://127.0.0.1:…/lab/tree/00_start_here.ipynb?token=…"
 	@$(BIN)/jupyter lab --ServerApp.root_dir=$(abspath $(WORKSPACE)) --LabApp.default_url=/lab/tree/00_start_here.ipynb \
 		--ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) $(ALLOW_ROOT) $(LAB_OPTIONS)
 
