@@ -48,12 +48,11 @@ def record(workspace: Path, spec: Spec, status: str, *, hints: int, solution_see
 
 def record_here(spec: Spec, status: str, *, hints: int, solution_seen: bool) -> None:
     """Record a check run in a workspace (the kernel's working directory); anywhere else, write nothing."""
-    here = Path.cwd()
-    if not is_workspace(here):  # nbval, make test, make course: the reference notebooks stay untouched
-        return
     try:
-        record(here, spec, status, hints=hints, solution_seen=solution_seen)
-    except OSError as exc:  # a full disk must not turn a check into a crash
+        here = Path.cwd()
+        if is_workspace(here):  # not under nbval, make test or make course: the reference notebooks stay untouched
+            record(here, spec, status, hints=hints, solution_seen=solution_seen)
+    except OSError as exc:  # a full disk or a deleted folder must not turn a check into a crash
         print(f"(progress not saved: {exc})", file=sys.stderr)
 
 
