@@ -75,12 +75,13 @@ def test_a_crash_in_learner_code_is_reported_not_raised(capsys: pytest.CaptureFi
 
 
 def test_a_return_the_check_cannot_use_is_reported_with_the_call(capsys: pytest.CaptureFixture[str]) -> None:
-    def _check_length(fn) -> None:
+    def _check_echo(fn) -> None:
         expect(len(fn("ab")), 2, "s='ab'")
 
-    Exercise(Spec("length_of", _check_length, ("a", "b"), len), {"length_of": lambda s: 7}).check()
+    Exercise(Spec("echo", _check_echo, ("a", "b"), str), {"echo": lambda s: 7}).check()
     assert capsys.readouterr().out == (
-        "Incorrect: the check could not use what length_of('ab') returned: TypeError: object of type 'int' has no len()\n"
+        "Incorrect: expected 'ab' for echo('ab'), got 7, which the check cannot use "
+        "(TypeError: object of type 'int' has no len())\n"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _operator
+import copy
 import functools
 import hmac
 import inspect
@@ -75,28 +76,40 @@ def describe_call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> s
 
 
 class _Traced:
-    """The learner's function as a checker sees it: each call's input is remembered for the report."""
+    """The learner's function as a checker sees it: each call's input and answer are remembered for the report."""
 
     def __init__(self, fn: Callable[..., Any], name: str) -> None:
         functools.update_wrapper(self, fn)
         self._fn, self._name = fn, name
-        self.last_call: str | None = None
+        self.last_call, self.last_args, self.last_result = "", ((), {}), None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self.last_call = describe_call(self._name, args, kwargs)
+        self.last_call = describe_call(self._name, args, kwargs)  # as the input was, before any mutation
+        self.last_args, self.last_result = (args, kwargs), None
         try:
-            return self._fn(*args, **kwargs)
+            self.last_result = self._fn(*args, **kwargs)
         except Exception as exc:
             exc._authkit_call = self.last_call  # type: ignore[attr-defined]  # which input made the learner's code raise
             raise
+        return self.last_result
 
 
-def _crash_report(name: str, exc: Exception, traced: _Traced) -> str:
+def _expected_answer(reference: Callable[..., Any], args: tuple[tuple[Any, ...], dict[str, Any]]) -> str:
+    """What authkit's own answer gives for the same input: a value's repr, or the error it raises."""
+    try:
+        positional, keywords = copy.deepcopy(args)
+        return repr(reference(*positional, **keywords))
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def _crash_report(spec: Spec, exc: Exception, traced: _Traced) -> str:
     """Incorrect's text for an exception that escaped a checker: the input behind it, and a pointer when it helps."""
     call = getattr(exc, "_authkit_call", None)
     if call is None:  # the learner's code returned, and the checker could not use what came back
-        return f"the check could not use what {traced.last_call} returned: {type(exc).__name__}: {exc}"
-    report = f"{name} raised {type(exc).__name__}: {exc} — for {call}"
+        return (f"expected {_expected_answer(spec.reference, traced.last_args)} for {traced.last_call}, got "
+                f"{traced.last_result!r}, which the check cannot use ({type(exc).__name__}: {exc})")
+    report = f"{spec.name} raised {type(exc).__name__}: {exc} — for {call}"
     if isinstance(exc, TypeError) and "non-ASCII" in str(exc):
         report += " (hmac.compare_digest takes bytes, or str of ASCII only: compare x.encode() values)"
     return report
@@ -168,7 +181,7 @@ class Exercise:
         except Incorrect as failure:
             return INCORRECT, str(failure)
         except Exception as exc:  # the learner's code crashed: report it with its input, do not crash the notebook
-            return INCORRECT, _crash_report(self.spec.name, exc, traced)
+            return INCORRECT, _crash_report(self.spec, exc, traced)
         return CORRECT, f"{self.spec.name} passes every case"
 
     def check(self) -> None:
