@@ -12,11 +12,19 @@ export MPLBACKEND := module://matplotlib_inline.backend_inline
 # Jupyter refuses to run as root unless told; a laptop user is not root.
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 JUPYTER_PORT ?= 8888
+# The learner's own copies of the notebooks (git-ignored); notebooks/ keeps the reference, never opened for editing.
+WORKSPACE := my-course
+# LAB_OPTIONS adds JupyterLab options, e.g. LAB_OPTIONS=--ServerApp.open_browser=False on a machine without a desktop.
+COURSE_TOOL = $(BIN)/python -m authkit.course
+WORKSPACE_ARGS = --workspace $(abspath $(WORKSPACE)) --course $(abspath notebooks)
 
-.PHONY: lab test course student bench clean help
+.PHONY: lab reset progress drill test course student bench clean help
 
 help:
-	@echo "make lab      open the course in JupyterLab (embedded fakeredis by default)"
+	@echo "make lab      open your workspace my-course/ in JupyterLab: the exercises, your work kept across runs"
+	@echo "make reset NB=03   take the course's current version of one notebook (yours goes to my-course/backups/)"
+	@echo "make progress show the exercises done and left, per notebook"
+	@echo "make drill    the interview questions in the terminal (NB=03, N=10; ANKI=deck.txt exports them for Anki)"
 	@echo "make test     run the whole harness: unit, contract (fakeredis + redis-server), strict nbval, student copies"
 	@echo "make course   execute every notebook into a static site under build/site"
 	@echo "make student  write the learners' copies under build/student"
@@ -30,8 +38,20 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	@echo "Starting JupyterLab on notebooks/ — open the http://127.0.0.1:$(JUPYTER_PORT)/lab?token=… URL printed below."
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) $(ALLOW_ROOT)
+	@$(COURSE_TOOL) workspace $(WORKSPACE_ARGS)
+	@echo "Starting JupyterLab on $(WORKSPACE)/: open the URL it prints below, http://127.0.0.1:…/lab/tree/00_start_here.ipynb?token=…"
+	@$(BIN)/jupyter lab --ServerApp.root_dir=$(abspath $(WORKSPACE)) --LabApp.default_url=/lab/tree/00_start_here.ipynb \
+		--ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) $(ALLOW_ROOT) $(LAB_OPTIONS)
+
+reset: $(STAMP)
+	@test -n "$(NB)" || { echo "say which notebook: make reset NB=03"; exit 2; }
+	@$(COURSE_TOOL) reset $(WORKSPACE_ARGS) $(NB)
+
+progress: $(STAMP)
+	@$(COURSE_TOOL) progress $(WORKSPACE_ARGS)
+
+drill: $(STAMP)
+	@$(COURSE_TOOL) drill $(WORKSPACE_ARGS) $(if $(NB),--notebook $(NB)) $(if $(N),--count $(N)) $(if $(ANKI),--anki $(ANKI))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks

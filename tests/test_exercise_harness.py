@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterator
+
 import pytest
 
 from authkit.course.exercise import (
+    COMPARE_DIGEST,
+    CORRECT,
     INCORRECT,
     Exercise,
     Incorrect,
     Spec,
+    calls_made,
     catalog,
     exercise,
     expect,
+    expect_calls,
     expect_raises,
 )
 
@@ -59,7 +69,20 @@ def test_not_attempted_when_undefined(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_a_crash_in_learner_code_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     declared({"double": lambda x: 1 / 0}).check()
-    assert capsys.readouterr().out == "Incorrect: double raised ZeroDivisionError: division by zero\n"
+    assert capsys.readouterr().out == (
+        "Incorrect: double raised ZeroDivisionError: division by zero — for double(0)\n"
+    )
+
+
+def test_a_return_the_check_cannot_use_is_reported_with_the_call(capsys: pytest.CaptureFixture[str]) -> None:
+    def _check_echo(fn) -> None:
+        expect(len(fn("ab")), 2, "s='ab'")
+
+    Exercise(Spec("echo", _check_echo, ("a", "b"), str), {"echo": lambda s: 7}).check()
+    assert capsys.readouterr().out == (
+        "Incorrect: expected 'ab' for echo('ab'), got 7, which the check cannot use "
+        "(TypeError: object of type 'int' has no len())\n"
+    )
 
 
 def test_hints_in_order_then_pointer_to_solution(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,18 +145,167 @@ def test_every_catalog_check_rejects_a_wrong_answer(spec: Spec) -> None:
     assert len(spec.hints) >= 2, "every exercise offers at least two hints"
 
 
-def test_expect_source_uses_reads_the_learners_source() -> None:
-    from authkit.course.exercise import expect_source_uses
+def test_expect_calls_sees_compare_digest_however_it_was_imported() -> None:
+    from hmac import compare_digest as imported
+    import secrets
 
-    def safe(a, b):
-        import hmac
-
-        return hmac.compare_digest(a, b)
-
-    def unsafe(a, b):
-        return a == b
-
-    expect_source_uses(safe, "compare_digest", "use compare_digest")
+    assert calls_made(lambda: hmac.compare_digest(b"a", b"b"), COMPARE_DIGEST) == (False, 1)
+    assert calls_made(lambda: imported("a", "a") and secrets.compare_digest(b"x", b"x"), COMPARE_DIGEST) == (True, 2)
+    assert calls_made(lambda: b"a" != b"b", COMPARE_DIGEST) == (True, 0)
     with pytest.raises(Incorrect, match="use compare_digest"):
-        expect_source_uses(unsafe, "compare_digest", "use compare_digest")
-    expect_source_uses(len, "compare_digest", "a builtin has no source: no verdict")
+        expect_calls(lambda: "a" == "b", COMPARE_DIGEST, "use compare_digest")
+
+
+CATALOG = sorted(catalog().values(), key=lambda s: s.name)
+
+
+def verdict(spec: Spec, answer: Callable[..., Any]) -> tuple[str, str]:
+    """What ``check()`` would print for ``answer``, as (status, detail)."""
+    return Exercise(spec, {spec.name: answer})._attempt()
+
+
+def _wrong(value: Any) -> Any:
+    """A value of the same kind as ``value`` that is not equal to it."""
+    if isinstance(value, bool):
+        return not value
+    if value is None:
+        return "wrong"
+    if isinstance(value, (str, bytes)):
+        return value + ("!" if isinstance(value, str) else b"!")
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, tuple):
+        return (_wrong(value[0]),) + value[1:]
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=1)
+    if isinstance(value, dict):
+        return {**value, "wrong": True}
+    if isinstance(value, list):
+        return value + ["wrong"]
+    raise TypeError(f"no wrong twin for {value!r}")
+
+
+class WrongOnce:
+    """authkit's own answer, except on call number ``wrong_call``: a learner with one bug."""
+
+    def __init__(self, reference: Callable[..., Any], wrong_call: int, *, crash: bool = False) -> None:
+        self.reference, self.wrong_call, self.crash = reference, wrong_call, crash
+        self.calls, self.inputs = 0, None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.calls != self.wrong_call:
+            return self.reference(*args, **kwargs)
+        self.inputs = copy.deepcopy((args, kwargs))
+        if self.crash:
+            raise RuntimeError("the learner's code broke here")
+        try:
+            right = self.reference(*args, **kwargs)
+        except ValueError:
+            return None  # accepts what must be refused
+        return _wrong(right)
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """Every scalar inside an input (None and booleans are too common in a message to prove anything)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(key)
+            yield from leaves(item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            yield from leaves(item)
+    elif value is not None and not isinstance(value, bool):
+        yield value
+
+
+def unnamed_inputs(message: str, inputs: tuple[tuple[Any, ...], dict[str, Any]]) -> list[Any]:
+    """The parts of the failing call's input that ``message`` does not show."""
+    return [leaf for leaf in leaves(inputs) if repr(leaf) not in message and str(leaf) not in message]
+
+
+def calls_in_a_check(spec: Spec) -> int:
+    counter = WrongOnce(spec.reference, wrong_call=0)
+    assert verdict(spec, counter)[0] == CORRECT
+    return counter.calls
+
+
+@pytest.mark.parametrize("spec", CATALOG, ids=lambda s: s.name)
+def test_every_incorrect_names_the_failing_input_and_the_expected_answer(spec: Spec) -> None:
+    calls = calls_in_a_check(spec)
+    assert calls >= 1
+    for wrong_call in range(1, calls + 1):  # a learner wrong on this call only, for each call the check makes
+        learner = WrongOnce(spec.reference, wrong_call)
+        status, message = verdict(spec, learner)
+        assert status == INCORRECT, f"a wrong answer on call {wrong_call} passed: {message}"
+        assert "expected" in message, message
+        assert unnamed_inputs(message, learner.inputs) == [], message
+
+
+@pytest.mark.parametrize("spec", CATALOG, ids=lambda s: s.name)
+def test_a_crash_in_the_learners_code_is_reported_with_its_input(spec: Spec) -> None:
+    learner = WrongOnce(spec.reference, wrong_call=1, crash=True)
+    status, message = verdict(spec, learner)
+    assert status == INCORRECT and "RuntimeError: the learner's code broke here" in message
+    assert unnamed_inputs(message, learner.inputs) == [], message
+
+
+def test_compare_digest_on_a_non_ascii_str_is_reported_with_the_input_that_caused_it() -> None:
+    def csrf_reason(expected_token, sent_token, origin, allowed):
+        if origin is None:
+            return "missing_origin"
+        if origin not in allowed:
+            return "bad_origin"
+        if not sent_token:
+            return "missing_token"
+        return None if hmac.compare_digest(sent_token, expected_token) else "bad_token"  # str, not bytes
+
+    status, message = verdict(catalog()["csrf_reason"], csrf_reason)
+    assert status == INCORRECT
+    assert "TypeError" in message and "'tökén'" in message and "encode" in message, message
+
+
+def _verify_hs256_with(compare: Callable[[bytes, bytes], bool]) -> Callable[[str, bytes], dict]:
+    import json
+
+    from authkit.keys import b64url, b64url_decode
+
+    def verify_hs256(token: str, secret: bytes) -> dict:
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise ValueError("a compact JWS has three parts")
+        if json.loads(b64url_decode(parts[0])).get("alg") != "HS256":
+            raise ValueError("algorithm not allowed")
+        expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        if not compare(b64url(expected).encode(), parts[2].encode()):
+            raise ValueError("bad signature")
+        return json.loads(b64url_decode(parts[1]))
+
+    return verify_hs256
+
+
+def test_verify_hs256_refuses_a_comparison_that_is_not_constant_time() -> None:
+    spec = catalog()["verify_hs256"]
+    assert verdict(spec, _verify_hs256_with(hmac.compare_digest))[0] == CORRECT
+    status, message = verdict(spec, _verify_hs256_with(lambda a, b: a == b))
+    assert status == INCORRECT and "compare_digest" in message and "a payload edited after signing" in message
+
+
+def test_login_without_fixation_refuses_a_predictable_id() -> None:
+    import random
+
+    def login_without_fixation(sessions, presented, user):
+        sessions.pop(presented, None)
+        session_id = "%032x" % random.getrandbits(128)  # the right length, from a generator that can be predicted
+        sessions[session_id] = {"user": user}
+        return session_id
+
+    status, message = verdict(catalog()["login_without_fixation"], login_without_fixation)
+    assert status == INCORRECT and "secrets module" in message, message
+
+
+def test_rotation_outcome_failures_show_now_ms() -> None:
+    from authkit.course.exercises.nb04 import NOW
+
+    status, message = verdict(catalog()["rotation_outcome"], lambda *args, **kwargs: "ok")
+    assert status == INCORRECT and f"now_ms={NOW}" in message, message

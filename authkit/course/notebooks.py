@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Iterable
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -32,6 +31,8 @@ def course_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
 
 def execute(path: Path, *, output: Path | None = None, cwd: Path | None = None) -> nbformat.NotebookNode:
     """Execute ``path`` top to bottom in a fresh kernel; write the result to ``output`` if given."""
+    from nbclient import NotebookClient
+
     notebook = nbformat.read(path, as_version=4)
     previous = dict(os.environ)
     os.environ.clear()

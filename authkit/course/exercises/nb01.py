@@ -46,10 +46,11 @@ def _check_hs256_token(fn) -> None:
     for payload in cases:
         got = fn(payload, secret)
         if not isinstance(got, str):
-            raise Incorrect(f"expected a str for payload={payload!r}, got {type(got).__name__}")
-        expect(got, jwt.encode(payload, secret, algorithm="HS256"), f"payload={payload!r}")
+            raise Incorrect(f"expected a str for payload={payload!r}, secret={secret!r}, got {type(got).__name__}")
+        expect(got, jwt.encode(payload, secret, algorithm="HS256"), f"payload={payload!r}, secret={secret!r}")
     other = hashlib.sha256(b"another exercise secret").digest()
-    expect(fn({"sub": "alice"}, other), hs256_token({"sub": "alice"}, other), "a second secret")
+    expect(fn({"sub": "alice"}, other), hs256_token({"sub": "alice"}, other),
+           f"payload={{'sub': 'alice'}} and a second secret={other!r}")
 
 
 register(

@@ -7,7 +7,7 @@ import hmac
 import json
 from typing import Any
 
-from authkit.course.exercise import expect, expect_raises, register
+from authkit.course.exercise import COMPARE_DIGEST, expect, expect_calls, expect_raises, register
 from authkit.keys import b64url, b64url_decode
 
 REQUIRED = ("iss", "sub", "aud", "iat", "exp", "jti")
@@ -56,7 +56,8 @@ def _check_refusal_reason(fn) -> None:
     cases += [(f"no {name}", {k: v for k, v in good.items() if k != name}, 0) for name in REQUIRED]
     for given, claims, leeway in cases:
         got = fn(dict(claims), now=now, issuer=iss, audience=aud, leeway=leeway)
-        expect(got, refusal_reason(claims, now=now, issuer=iss, audience=aud, leeway=leeway), given)
+        expect(got, refusal_reason(claims, now=now, issuer=iss, audience=aud, leeway=leeway),
+               f"{given}: claims={claims!r}, now={now}, issuer={iss!r}, audience={aud!r}, leeway={leeway}")
 
 
 def verify_hs256(token: str, secret: bytes) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def _check_verify_hs256(fn) -> None:
     secret = hashlib.sha256(b"exercise secret").digest()
     payload = {"sub": "alice", "admin": False}
     good = _token({"alg": "HS256", "typ": "JWT"}, payload, secret)
-    expect(fn(good, secret), payload, "a token signed with the secret")
+    expect(fn(good, secret), payload, f"a token signed with the secret (token={good!r}, secret={secret!r})")
     head, _, signature = good.split(".")
     forged_body = b64url(json.dumps({"sub": "alice", "admin": True}).encode())
     bad = {
@@ -97,7 +98,15 @@ def _check_verify_hs256(fn) -> None:
         "two parts only": f"{head}.{forged_body}",
     }
     for given, token in bad.items():
-        expect_raises(lambda token=token: fn(token, secret), ValueError, given)
+        expect_raises(lambda token=token: fn(token, secret), ValueError, f"{given} (token={token!r}, secret={secret!r})")
+    for given in ("a payload edited after signing", "a signature made with another secret"):
+        token = bad[given]  # well-formed, allowed algorithm, full-length signature: only the comparison can refuse it
+        given = f"{given} (token={token!r}, secret={secret!r})"
+        expect_calls(lambda token=token, given=given: expect_raises(lambda: fn(token, secret), ValueError, given),
+                     COMPARE_DIGEST,
+                     f"expected hmac.compare_digest to decide the signature for {given}, but verify_hs256 refused "
+                     "it without calling it: == or != stops at the first differing byte, so the time it takes "
+                     "tells an attacker how much of a forged signature is right")
 
 
 register(

@@ -43,7 +43,8 @@ def _check_www_authenticate(fn) -> None:
     for args, expected in _CHALLENGES:
         expect(fn(*args), expected, f"arguments {args!r}")
     for bad in ('say "hi"', "back\\slash", "new\nline", "caf\u00e9"):
-        expect_raises(lambda: fn("api", "invalid_token", bad), ValueError, f"description={bad!r}")
+        args = ("api", "invalid_token", bad)
+        expect_raises(lambda: fn(*args), ValueError, f"arguments {args!r} (a description RFC 6750 §3 forbids)")
 
 
 def bearer_refusal(situation: str) -> tuple[int, str | None]:

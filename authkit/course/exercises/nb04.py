@@ -57,7 +57,9 @@ def _check_rotation_outcome(fn) -> None:
     for family, presented, options in ROTATION_CASES:
         args = {"idle_ms": HOUR, **options}
         expected = rotation_outcome(family, presented, NOW, **args)
-        expect(fn(family, presented, NOW, **args), expected, f"family={family!r}, presented={presented!r}, {args}")
+        given = ", ".join([f"family={family!r}", f"presented={presented!r}", f"now_ms={NOW}"]
+                          + [f"{name}={value}" for name, value in args.items()])
+        expect(fn(family, presented, NOW, **args), expected, given)
 
 
 def denylist_entry(claims: dict[str, Any], now_ms: int) -> tuple[str, int] | None:
@@ -72,11 +74,13 @@ def _check_denylist_entry(fn) -> None:
     for sub, exp_s in (("alice", NOW // 1000 + 900), ("u42", NOW // 1000 + 1), ("bob", NOW // 1000),
                        ("carol", NOW // 1000 - 60)):
         claims = {"iss": "https://auth.example", "sub": sub, "jti": f"jti-of-{sub}", "exp": exp_s}
+        given = f"claims={claims!r}, now_ms={NOW}"
         got, expected = fn(claims, NOW), denylist_entry(claims, NOW)
         if expected is not None and got is not None and key_slot(got[0].encode()) != key_slot(
                 version_key(sub).encode()):
-            raise Incorrect(f"key {got[0]!r} is not in the slot of {version_key(sub)!r}: put the user's tag in it")
-        expect(got, expected, f"claims={claims!r}")
+            raise Incorrect(f"expected a key in the slot of {version_key(sub)!r} for {given}, got {got[0]!r}: "
+                            "put the user's hash tag in it")
+        expect(got, expected, given)
 
 
 def revocation_reason(strategy: str, claims: dict[str, Any], reply: list[str | None]) -> str | None:

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from authkit.course.exercise import Incorrect, expect, expect_source_uses, register
+from authkit.course.exercise import COMPARE_DIGEST, URANDOM, Incorrect, expect, expect_calls, register
 from authkit.web.cookie_app import csrf_reason, session_cookie
 
 # --- 1. the Set-Cookie header ---------------------------------------------------------------------
@@ -33,7 +33,7 @@ def _check_session_cookie(fn) -> None:
         expect(attributes.get("samesite", "").lower(), same_site.lower(), f"the SameSite attribute ({given})")
         for name, why in _FORBIDDEN.items():
             if name in attributes:
-                raise Incorrect(f"{why}, got {header!r} for {given}")
+                raise Incorrect(f"expected no {name.title()} attribute for {given} ({why}), got {header!r}")
 
 
 register(
@@ -70,7 +70,7 @@ _SLIDING_CASES = [  # (minutes after login of: now, last_seen)
 def _check_next_expiry(fn) -> None:
     for now_min, seen_min in _SLIDING_CASES:
         now, seen = _T0 + timedelta(minutes=now_min), _T0 + timedelta(minutes=seen_min)
-        given = f"now={now:%H:%M}, last_seen={seen:%H:%M}, created=09:00, idle=30 min, absolute=8 h"
+        given = f"now={now}, last_seen={seen}, created={_T0}, idle={_IDLE}, absolute={_ABSOLUTE}"
         expect(fn(now, seen, _T0, _IDLE, _ABSOLUTE), next_expiry(now, seen, _T0, _IDLE, _ABSOLUTE), given)
 
 
@@ -101,28 +101,32 @@ def login_without_fixation(sessions: dict[str, dict[str, Any]], presented: str |
 def _check_login_without_fixation(fn) -> None:
     planted = "attacker-chose-this-id"
     sessions: dict[str, dict[str, Any]] = {planted: {"user": None}}
-    new = fn(sessions, planted, "alice")
-    given = f"presented={planted!r} (an anonymous session the attacker planted)"
+    given = f"sessions={sessions!r}, presented={planted!r}, user='alice' (an anonymous session the attacker planted)"
+    new = expect_calls(lambda: fn(sessions, planted, "alice"), URANDOM,
+                       f"expected the new ID for {given} to come from the secrets module (a CSPRNG), but "
+                       "login_without_fixation drew nothing from it: a counter, a hash of the user name or the "
+                       "random module can be predicted")
     if new == planted:
         raise Incorrect(f"expected a new session ID for {given}, got the planted one back: that is fixation")
     if planted in sessions:
         raise Incorrect(f"expected the planted session to be deleted for {given}, it is still in sessions")
-    expect(sessions.get(new), {"user": "alice"}, f"sessions[new_id] after logging alice in ({given})")
+    expect(sessions.get(new), {"user": "alice"}, f"sessions[new_id] after {given}")
     if not isinstance(new, str) or len(new) < 22:
-        raise Incorrect(f"expected at least 128 bits of randomness (22+ base64url characters), got {new!r}")
+        raise Incorrect(f"expected at least 128 bits of randomness (22+ base64url characters) for {given}, "
+                        f"got {new!r}")
+    before = dict(sessions)
+    given = f"sessions={before!r}, presented=None, user='bob' (a second login)"
     other = fn(sessions, None, "bob")
     if other == new or sessions.get(other) != {"user": "bob"}:
-        raise Incorrect("expected a different fresh ID for a second login (presented=None), got "
+        raise Incorrect(f"expected a different fresh ID holding {{'user': 'bob'}} for {given}, got "
                         f"{other!r} with sessions[id]={sessions.get(other)!r}")
-    if sessions.get(new) != {"user": "alice"}:
-        raise Incorrect("expected bob's login to leave alice's session alone, but sessions[alice's id] is "
-                        f"{sessions.get(new)!r}")
-    forged = fn(sessions, "never-issued", "alice")  # an ID the server never issued: nothing to delete
+    expect(sessions.get(new), {"user": "alice"}, f"alice's session after {given}")
+    before = dict(sessions)
+    given = f"sessions={before!r}, presented='never-issued', user='alice' (an ID the server never issued)"
+    forged = fn(sessions, "never-issued", "alice")
     if "never-issued" in sessions or forged == new or sessions.get(forged) != {"user": "alice"}:
-        raise Incorrect("expected presented='never-issued' (not in sessions) to be ignored and a fresh ID "
-                        f"issued; got {forged!r}, sessions has {sorted(sessions)!r}")
-    expect_source_uses(fn, "secrets", "expected the ID to come from the secrets module (a CSPRNG); a counter, "
-                       "a hash of the user name or the random module can be predicted")
+        raise Incorrect(f"expected the presented ID to be ignored and a fresh one issued for {given}; got "
+                        f"{forged!r}, and sessions now has {sorted(sessions)!r}")
 
 
 register(
@@ -150,10 +154,15 @@ _CSRF_CASES = [  # (sent_token, origin)
 
 def _check_csrf_reason(fn) -> None:
     for sent, origin in _CSRF_CASES:
-        given = f"sent_token={sent!r}, origin={origin!r}, allowed={{{_SITE!r}}}"
+        given = f"expected_token={_TOKEN!r}, sent_token={sent!r}, origin={origin!r}, allowed={{{_SITE!r}}}"
         expect(fn(_TOKEN, sent, origin, {_SITE}), csrf_reason(_TOKEN, sent, origin, {_SITE}), given)
-    expect_source_uses(fn, "compare_digest", "expected the token comparison to use hmac.compare_digest (== can stop "
-                       "at the first differing character, and timing leaks how much of a guess was right)")
+    guess = "k" * 42 + "K"  # right origin, a token of the right length: only the comparison can refuse it
+    given = f"expected_token={_TOKEN!r}, sent_token={guess!r}, origin={_SITE!r}, allowed={{{_SITE!r}}}"
+    got = expect_calls(lambda: fn(_TOKEN, guess, _SITE, {_SITE}), COMPARE_DIGEST,
+                       f"expected hmac.compare_digest to compare the tokens for {given}, but csrf_reason decided "
+                       "without calling it: == can stop at the first differing character, and its timing leaks how "
+                       "much of a guess was right")
+    expect(got, "bad_token", given)
 
 
 register(

@@ -15,11 +15,11 @@ def stolen_token_window(issued_at: float, access_ttl: float, logout_at: float) -
 def _check_stolen_token_window(fn) -> None:
     cases = ((0, 900, 420), (0, 900, 0), (0, 900, 900), (0, 900, 1200), (300, 300, 420), (60, 3600, 61))
     for issued_at, ttl, logout_at in cases:
+        given = f"issued_at={issued_at}, access_ttl={ttl}, logout_at={logout_at}"
         got = fn(issued_at, ttl, logout_at)
-        if not isinstance(got, (int, float)):
-            raise Incorrect(f"expected a number of seconds, got {got!r}")
-        expect(float(got), stolen_token_window(issued_at, ttl, logout_at),
-               f"issued_at={issued_at}, access_ttl={ttl}, logout_at={logout_at}")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            raise Incorrect(f"expected a number of seconds for {given}, got {got!r}")
+        expect(float(got), stolen_token_window(issued_at, ttl, logout_at), given)
 
 
 register(
@@ -88,8 +88,8 @@ def _check_half_window_writes(fn) -> None:
                                 (1000, 10, 1800), (7, 100, 60), (1, 5, 1800)):
         expect(fn(gap, requests, idle), half_window_writes(gap, requests, idle),
                f"gap={gap}, requests={requests}, idle={idle}")
-    if fn(60, 1000, 1800) != 1000 // math.ceil(900 / 60):
-        raise Incorrect("the closed form requests // ceil((idle / 2) / gap) should agree for gap=60")
+    expect(fn(60, 1000, 1800), 1000 // math.ceil(900 / 60),
+           "gap=60, requests=1000, idle=1800 (the closed form requests // ceil((idle / 2) / gap))")
 
 
 register(
