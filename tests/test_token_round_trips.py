@@ -110,8 +110,8 @@ def test_bench_prints_the_measured_round_trips(redis_server) -> None:
         "verify: denylist": 1,
         "verify: version": 1,
         "verify: denylist+version": 1,
-        "verify, new connection": 3,  # HELLO, the durability check's EVAL, MGET
-        "verify, new connection, no check": 2,
+        "verify, new conn.": 3,  # HELLO, the durability check's EVAL, MGET
+        "verify, new conn., no check": 2,
         "logout (family + denylist)": 2,
         "logout-everywhere": 1,
     }, result.stdout
