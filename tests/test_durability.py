@@ -178,7 +178,9 @@ def test_a_failover_to_a_replica_that_missed_writes_revives_nothing(server_facto
     logins = log_in(world)
     with primary.admin() as admin:
         assert admin.wait(1, 5000) == 1, "the replica has every login"
-    replica.pause()  # it misses what follows, as a lagging replica does
+    replica.pause()
+    with primary.admin() as admin:
+        assert admin.client_kill_filter(_type="replica") == 1  # the link drops: the replica misses what follows
     revoked = revoke(world, logins)
     primary.kill()
     replica.resume()
