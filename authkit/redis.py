@@ -1,9 +1,14 @@
-"""One place to get a Redis client: fakeredis in-process by default, a real server on request."""
+"""One place to get a Redis client: fakeredis in-process by default, a real server on request.
+
+Every client ``connect()`` returns checks each new connection for a server that restarted having lost
+writes (``authkit.durability``), so revoked sessions and tokens never come back after a crash.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -12,11 +17,14 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import fakeredis
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from authkit import durability
 from authkit.errors import StoreUnavailable
 
 ENV_VAR = "AUTHKIT_REDIS_URL"
@@ -24,23 +32,33 @@ ENV_VAR = "AUTHKIT_REDIS_URL"
 #: fakeredis speaks the command set of this server version (Debian's redis-server).
 EMULATED_VERSION = (7, 0)
 
+#: Reconnect once when a pooled socket turns out dead (a restarted server); never resend after a
+#: timeout, because the command may have run: the caller answers 503 and the client retries itself.
+RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
 _shared_fake_server = fakeredis.FakeServer()
 
 
-def connect(url: str | None = None, *, fresh: bool = False) -> redis.Redis:
+def connect(url: str | None = None, *, fresh: bool = False, detect_rollback: bool = True) -> redis.Redis:
     """A client for ``url``, else ``$AUTHKIT_REDIS_URL``, else an in-process fakeredis.
 
-    fakeredis clients share one in-process server unless ``fresh`` asks for a new one.
-    All clients decode replies to ``str``.
+    fakeredis clients share one in-process server unless ``fresh`` asks for a new one. All clients
+    decode replies to ``str``. ``detect_rollback=False`` leaves out the durability check (a
+    ``durability.RollbackDetector`` run once per new connection): only to show what it prevents.
     """
     url = url if url is not None else os.environ.get(ENV_VAR) or None
     if url is None:
         server = fakeredis.FakeServer() if fresh else _shared_fake_server
-        return fakeredis.FakeRedis(
-            server=server, version=EMULATED_VERSION, decode_responses=True
+        hook = durability.RollbackDetector(fake_server=server) if detect_rollback else None
+        pool = redis.ConnectionPool(
+            connection_class=fakeredis.FakeRedisConnection, server=server, version=EMULATED_VERSION,
+            decode_responses=True, retry=RETRY, redis_connect_func=hook,
         )
+        return fakeredis.FakeRedis(connection_pool=pool)
+    hook = durability.RollbackDetector() if detect_rollback else None
     return redis.Redis.from_url(
-        url, decode_responses=True, socket_connect_timeout=1.0, socket_timeout=2.0
+        url, decode_responses=True, socket_connect_timeout=1.0, socket_timeout=2.0, retry=RETRY,
+        redis_connect_func=hook,
     )
 
 
@@ -92,7 +110,8 @@ def count_round_trips(client: redis.Redis) -> Iterator[CommandLog]:
     log = CommandLog()
     token = uuid.uuid4().hex
     armed_marker, end_marker = f"authkit-armed-{token}", f"authkit-end-{token}"
-    watcher = redis.Redis(connection_pool=redis.ConnectionPool(**client.connection_pool.connection_kwargs))
+    kwargs = {**client.connection_pool.connection_kwargs, "redis_connect_func": None}  # no check on the watcher
+    watcher = redis.Redis(connection_pool=redis.ConnectionPool(**kwargs))
     armed, finished = threading.Event(), threading.Event()
 
     def listen() -> None:
@@ -118,23 +137,76 @@ def count_round_trips(client: redis.Redis) -> Iterator[CommandLog]:
         watcher.close()
 
 
-class LocalRedisServer:
-    """A throwaway ``redis-server`` on a free loopback port: temp dir, no persistence.
+@dataclass(frozen=True)
+class Snapshot:
+    """An in-process server's data as an RDB file holds it: each key's DUMP and its expiry (ms, -1: none)."""
 
-    Used by the tests, the benchmarks and the notebooks that want a real server.
+    db: int
+    entries: tuple[tuple[bytes, bytes, int], ...] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _raw_fake(client: redis.Redis) -> redis.Redis:
+    """A bytes client on the same in-process server and database, with no durability check."""
+    if not is_fake(client):
+        raise TypeError("snapshot/restore emulate a restart of the in-process fakeredis; for a real server "
+                        "use LocalRedisServer.snapshot(), kill() and restart()")
+    kwargs = client.connection_pool.connection_kwargs
+    return fakeredis.FakeRedis(server=kwargs["server"], db=kwargs.get("db", 0), version=EMULATED_VERSION)
+
+
+def snapshot(client: redis.Redis) -> Snapshot:
+    """What BGSAVE writes, for the embedded fakeredis (which has none): every key of the client's database."""
+    raw = _raw_fake(client)
+    dumped = ((key, raw.dump(key), int(raw.pexpiretime(key))) for key in raw.scan_iter(count=1000))
+    entries = tuple(entry for entry in dumped if entry[1] is not None)  # None: it expired meanwhile
+    return Snapshot(client.connection_pool.connection_kwargs.get("db", 0), entries)
+
+
+def restore(client: redis.Redis, saved: Snapshot) -> None:
+    """Restart the in-process server from ``saved``, as redis-server restarts from its RDB file.
+
+    Everything written since the snapshot is lost, keys whose expiry passed meanwhile are dropped,
+    every client connection is closed and the server gets a new run id.
+    """
+    raw = _raw_fake(client)
+    raw.flushall()
+    now_ms = int(time.time() * 1000)
+    for key, payload, expires_ms in saved.entries:
+        if expires_ms < 0 or expires_ms > now_ms:
+            raw.restore(key, 0 if expires_ms < 0 else expires_ms - now_ms, payload)
+    durability.fake_restarted(client.connection_pool.connection_kwargs["server"])
+    raw.client_kill_filter(_type="normal", skipme=False)
+
+
+class LocalRedisServer:
+    """A throwaway ``redis-server`` on a free loopback port, in its own temp dir.
+
+    No persistence unless asked: ``save`` takes redis.conf's save points ("" for none, snapshots then come
+    only from ``snapshot()``), ``appendonly``/``appendfsync`` the AOF. ``kill()`` (SIGKILL, nothing saved),
+    ``restart()`` (same port, same dir: it loads what it finds there), ``pause()``/``resume()``
+    (SIGSTOP/SIGCONT) let tests crash and stall it. Used by the tests, the benchmarks and the notebooks.
     """
 
-    def __init__(self, binary: str | None = None) -> None:
+    def __init__(self, binary: str | None = None, *, save: str = "", appendonly: bool = False,
+                 appendfsync: str = "everysec", args: Sequence[str] = ()) -> None:
         self.binary = binary or shutil.which("redis-server")
         if self.binary is None:
             raise FileNotFoundError("redis-server is not installed (Debian: apt-get install redis-server)")
         self._workdir = tempfile.TemporaryDirectory(prefix="authkit-redis-")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.arguments = [
+            "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self._workdir.name, "--save", save,
+            "--appendonly", "yes" if appendonly else "no", "--appendfsync", appendfsync, *args,
+        ]
+        self._start()
+
+    def _start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._workdir.name],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            [self.binary, *self.arguments], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )
         self._wait_until_ready()
 
@@ -146,19 +218,58 @@ class LocalRedisServer:
                 probe.ping()
                 probe.close()
                 return
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.BusyLoadingError):
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"redis-server did not start on port {self.port}") from None
                 time.sleep(0.05)
 
+    def admin(self) -> redis.Redis:
+        """A plain client with no durability check, for operating the server (BGSAVE, INFO, CONFIG)."""
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True, socket_connect_timeout=1.0)
+
     def client(self) -> redis.Redis:
         """A client of this server, configured like ``connect()``'s."""
         return connect(self.url)
 
+    def snapshot(self, timeout: float = 10.0) -> None:
+        """BGSAVE and wait until the RDB file is written (what Debian's save points do on their own)."""
+        with self.admin() as admin:
+            before = admin.info("persistence")["rdb_saves"]
+            admin.bgsave()
+            deadline = time.monotonic() + timeout
+            while (state := admin.info("persistence"))["rdb_bgsave_in_progress"] or state["rdb_saves"] == before:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("BGSAVE did not finish")
+                time.sleep(0.02)
+            if state["rdb_last_bgsave_status"] != "ok":
+                raise RuntimeError("BGSAVE failed")
+
+    def kill(self) -> None:
+        """``kill -9``: the server dies at once, saving nothing."""
+        self.resume()
+        self.process.kill()
+        self.process.wait(10)
+
+    def restart(self) -> None:
+        """Start again on the same port and in the same dir (after ``kill()`` or a crash)."""
+        if self.process.poll() is None:
+            self.kill()
+        self._start()
+
+    def pause(self) -> None:
+        """SIGSTOP: the server stops answering, connections stay open (a stall)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: the server carries on with what it had received."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the server and remove its folder."""
         if self.process.poll() is None:
+            self.resume()
             self.process.terminate()
             self.process.wait(10)
         self._workdir.cleanup()

@@ -1,4 +1,11 @@
-"""Refresh tokens that rotate on every use, in families that all die when an old one comes back."""
+"""Refresh tokens that rotate on every use, in families that all die when an old one comes back.
+
+Rotation is idempotent for a short ``grace``: whoever presents the token just rotated — a second tab, a
+retry after a timeout — receives the same successor, so the login survives. Redis keeps that successor
+for the grace only, sealed (AES-GCM) under a key derived from the presented token, which Redis never
+sees: a copy of Redis alone yields no usable token. After the grace, presenting an old token revokes the
+whole family (RFC 9700 §4.14.2).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 import redis
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from authkit.errors import TokenError
+from authkit.keys import b64url, b64url_decode
 from authkit.redis import fail_closed
 from authkit.revocation import KEY_PREFIX, AccessGuard, user_tag, version_key
 from authkit.tokens import TokenIssuer, TokenVerifier
@@ -18,6 +30,10 @@ from authkit.tokens import TokenIssuer, TokenVerifier
 FAMILY_IDLE = timedelta(days=14)  # unused this long, the login is over (keep equal to the refresh TTL)
 FAMILY_ABSOLUTE = timedelta(days=30)  # however active, log in again after this
 FAMILY_ID_BYTES = 16  # 128 bits, from secrets
+#: A grace for services: a 2 s socket timeout, a Retry-After of a few seconds and the retry fit in it.
+GRACE = timedelta(seconds=10)
+_SEAL_INFO = b"authkit refresh-token successor"
+_NONCE_BYTES = 12  # AES-GCM's standard nonce, random per seal
 
 # KEYS: family hash, user's version. ARGV: first jti, now ms, idle ms, absolute ms, scope.
 START_SCRIPT = """
@@ -29,44 +45,52 @@ redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, abs))
 return ver
 """
 
-# KEYS: family hash, user's version. ARGV: presented jti, new jti, now ms, idle ms, overlap ms.
-# One script, so one round trip and no interleaving: exactly one caller can move `cur`.
-# "now" is the application's clock, like the JWT checks'; concurrent callers' clocks may differ by a
-# few ms, which is why the previous token is never accepted when the overlap is 0.
+# KEYS: family hash, user's version, the family's sealed successor.
+# ARGV: presented jti, new jti, new token sealed (or ''), now ms, idle ms, grace ms.
+# One script, so one round trip and no interleaving: exactly one caller moves `cur`; the others that
+# present the same token within the grace get the successor it sealed ('again'). "now" is the
+# application's clock, like the JWT checks'; the sealed copy expires with the grace (PXAT).
 ROTATE_SCRIPT = """
 local f = redis.call('HMGET', KEYS[1], 'state', 'cur', 'prev', 'prev_until', 'seen', 'abs', 'ver', 'scope')
 if not f[1] then return {'expired'} end
 if f[1] ~= 'active' then return {'revoked'} end
-local now, idle = tonumber(ARGV[3]), tonumber(ARGV[4])
+local now, idle, grace = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 if (redis.call('GET', KEYS[2]) or '0') ~= f[7] then
   redis.call('HSET', KEYS[1], 'state', 'revoked')
+  redis.call('DEL', KEYS[3])
   return {'revoked'}
 end
 if now >= tonumber(f[6]) or now >= tonumber(f[5]) + idle then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[3])
   return {'expired'}
 end
 if ARGV[1] == f[2] then
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', f[2], 'prev_until', now + tonumber(ARGV[5]), 'seen', now)
-elseif ARGV[1] == f[3] and tonumber(ARGV[5]) > 0 and now < tonumber(f[4]) then
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'seen', now)
-else
-  redis.call('HSET', KEYS[1], 'state', 'revoked')
-  return {'reused'}
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', f[2], 'prev_until', now + grace, 'seen', now)
+  redis.call('DEL', KEYS[3])
+  if grace > 0 and ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PXAT', now + grace) end
+  redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, tonumber(f[6])))
+  return {'ok', f[7], f[8]}
 end
-redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, tonumber(f[6])))
-return {'ok', f[7], f[8]}
+if ARGV[1] == f[3] and grace > 0 and now < tonumber(f[4]) then
+  local sealed = redis.call('GET', KEYS[3])
+  if sealed then return {'again', f[7], f[8], sealed} end
+end
+redis.call('HSET', KEYS[1], 'state', 'revoked')
+redis.call('DEL', KEYS[3])
+return {'reused'}
 """
 
-# KEYS: family hash. Marks it revoked (a tombstone until it would have expired) if it still exists.
+# KEYS: family hash, its sealed successor. Marks the family revoked (a tombstone until it would have
+# expired) if it still exists.
 REVOKE_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'revoked')
+redis.call('DEL', KEYS[2])
 return 1
 """
 
 _REFUSALS = {
-    "reused": "a rotated refresh token was presented again: the whole family is revoked",
+    "reused": "a rotated refresh token was presented again after the grace: the whole family is revoked",
     "revoked": "this login was revoked (logout, logout-everywhere or reuse of an older token)",
     "expired": "this login expired (idle or absolute lifetime): log in again",
 }
@@ -80,12 +104,34 @@ def _ms(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1000)
 
 
+def _sealer(presented: str) -> AESGCM:
+    """AES-256-GCM keyed by HKDF-SHA256 of the presented token: only its holders can open the seal."""
+    return AESGCM(HKDF(hashes.SHA256(), 32, salt=None, info=_SEAL_INFO).derive(presented.encode("utf-8")))
+
+
+def seal(successor: str, presented: str, jti: str) -> str:
+    """``successor`` encrypted for whoever holds ``presented`` (whose ``jti`` is bound in as associated data)."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return b64url(nonce + _sealer(presented).encrypt(nonce, successor.encode("utf-8"), jti.encode("utf-8")))
+
+
+def unseal(sealed: str, presented: str, jti: str) -> str:
+    """The successor ``seal`` stored; ``TokenError`` if ``presented`` is not the token it was sealed for."""
+    data = b64url_decode(sealed)
+    try:
+        opened = _sealer(presented).decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], jti.encode("utf-8"))
+    except (InvalidTag, ValueError) as err:
+        raise TokenError("reused", "this copy of the refresh token is not the one that was rotated") from err
+    return opened.decode("utf-8")
+
+
 @dataclass(frozen=True)
 class Rotated:
-    """What a successful rotation hands back: the user's token version and the family's scope."""
+    """A rotation's outcome: version, scope, and for a repeat within the grace the successor sealed first."""
 
     version: int
     scope: str
+    sealed_successor: str | None = None
 
 
 class RefreshFamilies:
@@ -97,11 +143,13 @@ class RefreshFamilies:
         *,
         idle: timedelta = FAMILY_IDLE,
         absolute: timedelta = FAMILY_ABSOLUTE,
-        overlap: timedelta = timedelta(0),
+        grace: timedelta = timedelta(0),
         prefix: str = KEY_PREFIX,
     ) -> None:
+        if grace < timedelta(0) or grace >= idle:
+            raise ValueError(f"the grace must be at least 0 and shorter than the idle lifetime, not {grace!r}")
         self.redis, self.prefix = client, prefix
-        self.idle, self.absolute, self.overlap = idle, absolute, overlap
+        self.idle, self.absolute, self.grace = idle, absolute, grace
         self._start = client.register_script(START_SCRIPT)
         self._rotate = client.register_script(ROTATE_SCRIPT)
         self._revoke = client.register_script(REVOKE_SCRIPT)
@@ -109,6 +157,10 @@ class RefreshFamilies:
     def key(self, subject: str, family: str) -> str:
         """The family's hash; it shares the user's hash tag with the version key (one cluster slot)."""
         return f"{self.prefix}:rt:{user_tag(subject)}:{family}"
+
+    def successor_key(self, subject: str, family: str) -> str:
+        """Where the last rotation's sealed successor waits out the grace (same hash tag)."""
+        return f"{self.key(subject, family)}:next"
 
     def load_scripts(self) -> None:
         """SCRIPT LOAD up front, so that each later call is a single EVALSHA."""
@@ -122,24 +174,26 @@ class RefreshFamilies:
         with fail_closed("token store"):
             return int(self._start(keys=keys, args=[jti, _now_ms(), _ms(self.idle), _ms(self.absolute), scope]))
 
-    def rotate(self, subject: str, family: str, presented: str, new: str) -> Rotated:
+    def rotate(self, subject: str, family: str, presented: str, new: str, *, sealed: str = "") -> Rotated:
         """Make ``new`` the family's next token if ``presented`` is its current one (1 round trip).
 
-        Anything else is refused with a ``TokenError``: ``reused`` (the family is revoked now),
-        ``revoked`` or ``expired``.
+        ``sealed`` (see ``seal``) is kept for the grace, for callers that present the same token again.
+        Those get ``Rotated.sealed_successor`` instead of a rotation. Anything else is refused with a
+        ``TokenError``: ``reused`` (the family is revoked now), ``revoked`` or ``expired``.
         """
-        keys = [self.key(subject, family), version_key(subject, prefix=self.prefix)]
-        args = [presented, new, _now_ms(), _ms(self.idle), _ms(self.overlap)]
+        keys = [self.key(subject, family), version_key(subject, prefix=self.prefix),
+                self.successor_key(subject, family)]
+        args = [presented, new, sealed, _now_ms(), _ms(self.idle), _ms(self.grace)]
         with fail_closed("token store"):
             outcome = self._rotate(keys=keys, args=args)
-        if outcome[0] != "ok":
+        if outcome[0] not in ("ok", "again"):
             raise TokenError(outcome[0], _REFUSALS[outcome[0]])
-        return Rotated(version=int(outcome[1]), scope=outcome[2])
+        return Rotated(int(outcome[1]), outcome[2], outcome[3] if outcome[0] == "again" else None)
 
     def revoke(self, subject: str, family: str) -> bool:
         """Logout: the family's tokens stop refreshing; False if it had already expired."""
         with fail_closed("token store"):
-            return bool(self._revoke(keys=[self.key(subject, family)]))
+            return bool(self._revoke(keys=[self.key(subject, family), self.successor_key(subject, family)]))
 
     def state(self, subject: str, family: str) -> dict[str, str]:
         """The family's hash as stored (empty once expired): for inspection, not for decisions."""
@@ -210,13 +264,19 @@ class TokenService:
         return self._pair(subject, family, version, scope, refresh_token)
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """Verify the refresh JWT, rotate its family (1 Redis round trip), return the next pair."""
+        """Verify the refresh JWT, rotate its family (1 Redis round trip), return the next pair.
+
+        Presented again within the family's grace, the same token gets the same successor.
+        """
         claims = self.verifier.verify_refresh(refresh_token)
         subject, family = _subject(claims), claims.get("fam")
         if not isinstance(family, str):
             raise TokenError("missing_claim", "a refresh token names its family in 'fam'")
         new_token, new_jti = self._new_refresh(subject, family)
-        rotated = self.families.rotate(subject, family, claims["jti"], new_jti)
+        sealed = seal(new_token, refresh_token, claims["jti"]) if self.families.grace else ""
+        rotated = self.families.rotate(subject, family, claims["jti"], new_jti, sealed=sealed)
+        if rotated.sealed_successor is not None:
+            new_token = unseal(rotated.sealed_successor, refresh_token, claims["jti"])
         return self._pair(subject, family, rotated.version, rotated.scope, new_token)
 
     def logout(self, access_claims: dict[str, Any]) -> None:

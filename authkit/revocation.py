@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import redis
 
+from authkit import durability
 from authkit.errors import TokenError
 from authkit.redis import fail_closed
 
@@ -105,7 +106,11 @@ class AccessGuard:
         self.verifier, self.strategy, self.store = verifier, strategy, store
 
     def check(self, token: str | bytes) -> dict[str, Any]:
-        """The claims of a valid, unrevoked access token; ``TokenError`` (or ``StoreUnavailable``) if not."""
+        """The claims of a valid, unrevoked access token; ``TokenError`` (or ``StoreUnavailable``) if not.
+
+        A guarded strategy also refuses tokens issued before the store last lost writes (no extra round
+        trip: ``authkit.durability`` learns that time when a connection opens).
+        """
         claims = self.verifier.verify_access(token)
         if self.strategy.round_trips:
             self._check_state(claims)
@@ -136,6 +141,9 @@ class AccessGuard:
         except ValueError as err:
             raise TokenError("malformed", str(err)) from err
         values = self.store.read(keys)
+        # Read after the round trip: a connection opened by it may just have detected lost writes.
+        if claims["iat"] < durability.not_before(self.store.redis):
+            raise TokenError("revoked", "issued before the token store lost writes in a restart: log in again")
         if self.strategy.denylist and values[0] is not None:
             raise TokenError("revoked", "this token was revoked (logout)")
         if self.strategy.version:

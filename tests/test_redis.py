@@ -68,3 +68,60 @@ def test_fail_closed_turns_any_redis_error_into_store_unavailable() -> None:
     assert str(caught.value).startswith("store_unavailable: the session store is unavailable (ConnectionError")
     with akredis.fail_closed("session store"):
         assert akredis.connect(fresh=True).get("anything") is None  # no error, nothing raised
+
+
+@pytest.mark.real_redis
+def test_local_server_restarts_on_its_port_from_its_snapshot() -> None:
+    with akredis.LocalRedisServer() as server:
+        admin = server.admin()
+        admin.set("saved", "1")
+        server.snapshot()
+        admin.set("after the snapshot", "1")
+        port = server.port
+        server.kill()
+        server.restart()
+        assert server.port == port
+        assert (admin.get("saved"), admin.get("after the snapshot")) == ("1", None)
+
+
+@pytest.mark.real_redis
+def test_local_server_with_aof_always_keeps_every_acknowledged_write() -> None:
+    with akredis.LocalRedisServer(appendonly=True, appendfsync="always") as server:
+        server.admin().set("written", "1")
+        server.kill()
+        server.restart()
+        assert server.admin().get("written") == "1"
+
+
+@pytest.mark.real_redis
+def test_a_dead_pooled_connection_is_replaced_and_the_command_sent_once() -> None:
+    with akredis.LocalRedisServer() as server:
+        client = akredis.connect(server.url, detect_rollback=False)
+        client.ping()
+        server.kill()
+        server.restart()
+        assert client.incr("n") == 1  # the dead socket failed, one reconnect carried the command
+
+
+@pytest.mark.real_redis
+def test_a_command_that_timed_out_is_not_sent_again() -> None:
+    import redis
+
+    with akredis.LocalRedisServer() as server:
+        client = akredis.connect(server.url, detect_rollback=False)
+        client.ping()
+        server.pause()
+        try:
+            with pytest.raises(redis.TimeoutError):
+                client.incr("n")
+        finally:
+            server.resume()
+        assert server.admin().get("n") == "1", "it ran once: a resend would have counted twice"
+
+
+def test_the_embedded_default_checks_new_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    from authkit import durability
+
+    monkeypatch.delenv(akredis.ENV_VAR, raising=False)
+    assert isinstance(durability.detector_of(akredis.connect(fresh=True)), durability.RollbackDetector)
+    assert durability.detector_of(akredis.connect(fresh=True, detect_rollback=False)) is None

@@ -11,10 +11,10 @@ import redis
 import time_machine
 from redis.crc import key_slot
 
-from authkit.errors import StoreUnavailable
+from authkit.errors import StoreUnavailable, TokenError
 from authkit.keys import KeySet, SigningKey
 from authkit.redis import connect, free_port
-from authkit.refresh import NaiveRotation, RefreshFamilies, TokenService
+from authkit.refresh import NaiveRotation, RefreshFamilies, TokenService, unseal
 from authkit.revocation import (
     DENYLIST_AND_VERSION,
     AccessGuard,
@@ -33,8 +33,8 @@ def clock() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
-def make_service(client: redis.Redis, **family_options) -> TokenService:
-    keys = KeySet(SigningKey.generate("EdDSA", kid="k1"))
+def make_service(client: redis.Redis, *, alg: str = "EdDSA", **family_options) -> TokenService:
+    keys = KeySet(SigningKey.generate(alg, kid="k1"))
     issuer = TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE)
     verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
     guard = AccessGuard(verifier, DENYLIST_AND_VERSION, RevocationStore(client))
@@ -95,21 +95,83 @@ def test_a_refresh_token_without_family_is_refused(service: TokenService) -> Non
     assert refused(service.refresh, orphan) == "missing_claim"
 
 
-def test_overlap_window_forgives_a_retry_then_closes(redis_client: redis.Redis, clock) -> None:
-    service = make_service(redis_client, overlap=timedelta(seconds=30))
-    first = service.login("alice")
+def test_within_the_grace_every_repeat_gets_the_same_successor(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice", scope="read")
     lost = service.refresh(first.refresh_token)  # say the response never reached the client
     clock.shift(timedelta(seconds=10))
-    retried = service.refresh(first.refresh_token)  # the retry inside the window is not a reuse
-    assert refused(service.refresh, lost.refresh_token) == "reused", "the lost successor was replaced"
-    again = service.login("alice")
-    service.refresh(again.refresh_token)
-    clock.shift(timedelta(seconds=31))
-    assert refused(service.refresh, again.refresh_token) == "reused", "after the window it is reuse again"
-    assert retried.refresh_token
+    retried = service.refresh(first.refresh_token)  # the retry inside the grace is not a reuse...
+    assert retried.refresh_token == lost.refresh_token  # ...and gets the very token it missed
+    assert service.guard.check(retried.access_token)["scope"] == "read"
+    assert service.refresh(retried.refresh_token).access_token, "the login lives on"
 
 
-def test_no_overlap_by_default(service: TokenService) -> None:
+def test_after_the_grace_a_repeat_is_reuse_again(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice")
+    newest = service.refresh(first.refresh_token)
+    clock.shift(timedelta(seconds=30))
+    assert refused(service.refresh, first.refresh_token) == "reused"
+    assert refused(service.refresh, newest.refresh_token) == "revoked"
+
+
+def test_a_repeat_does_not_rotate_again(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice")
+    family = family_of(service, first.refresh_token)
+    successor = service.refresh(first.refresh_token)
+    before = service.families.state("alice", family)
+    assert service.refresh(first.refresh_token).refresh_token == successor.refresh_token
+    assert service.families.state("alice", family) == before
+
+
+def test_only_the_token_rotated_last_has_a_grace(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice")
+    second = service.refresh(first.refresh_token)
+    service.refresh(second.refresh_token)
+    assert refused(service.refresh, first.refresh_token) == "reused", "two rotations ago: a copy someone kept"
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256"])
+def test_the_repeat_gets_the_same_bytes_even_with_randomized_signatures(redis_client: redis.Redis, alg: str) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30), alg=alg)
+    first = service.login("alice")
+    assert service.refresh(first.refresh_token).refresh_token == service.refresh(first.refresh_token).refresh_token
+
+
+def test_redis_holds_no_usable_successor(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice")
+    successor = service.refresh(first.refresh_token).refresh_token
+    family = family_of(service, first.refresh_token)
+    stored = redis_client.get(service.families.successor_key("alice", family))
+    assert stored and successor not in stored and successor.split(".")[1] not in stored
+    assert 29_000 < redis_client.pttl(service.families.successor_key("alice", family)) <= 30_000
+    jti = service.verifier.verify_refresh(first.refresh_token)["jti"]
+    assert unseal(stored, first.refresh_token, jti) == successor  # only the presented token opens it
+    other = service.login("alice").refresh_token
+    with pytest.raises(TokenError) as wrong:
+        unseal(stored, other, jti)
+    assert wrong.value.reason == "reused"
+
+
+def test_logout_drops_the_sealed_successor(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice")
+    pair = service.refresh(first.refresh_token)
+    service.logout(service.guard.check(pair.access_token))
+    assert redis_client.exists(service.families.successor_key("alice", family_of(service, first.refresh_token))) == 0
+    assert refused(service.refresh, first.refresh_token) == "revoked"
+
+
+@pytest.mark.parametrize("grace", [timedelta(seconds=-1), timedelta(days=14)])
+def test_the_grace_is_shorter_than_the_idle_lifetime(redis_client: redis.Redis, grace: timedelta) -> None:
+    with pytest.raises(ValueError, match="grace"):
+        RefreshFamilies(redis_client, grace=grace)
+
+
+def test_no_grace_by_default(service: TokenService) -> None:
     first = service.login("alice")
     service.refresh(first.refresh_token)
     assert refused(service.refresh, first.refresh_token) == "reused"
@@ -220,8 +282,10 @@ def test_the_course_model_of_the_script_agrees_with_the_script(redis_client: red
         key = f"authkit:rt:{{alice}}:case-{number}"
         if family:
             redis_client.hset(key, mapping={**family, "ver": "0", "scope": ""})
-        args = [presented, "new", NOW, HOUR, options.get("overlap_ms", 0)]
-        decided = script(keys=[key, version_key("alice")], args=args)[0]
+            redis_client.set(f"{key}:next", "sealed")  # what the rotation to `cur` left for its grace
+        args = [presented, "new", "sealed", NOW, HOUR, options.get("overlap_ms", 0)]
+        decided = script(keys=[key, version_key("alice"), f"{key}:next"], args=args)[0]
+        decided = "ok" if decided == "again" else decided  # the model does not tell a repeat from a rotation
         assert decided == rotation_outcome(family, presented, NOW, idle_ms=HOUR, **options), (family, presented)
 
 

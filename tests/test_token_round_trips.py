@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from authkit.redis import count_round_trips
-from authkit.refresh import RefreshFamilies, TokenService
+from authkit.refresh import GRACE, RefreshFamilies, TokenService
 from authkit.revocation import STRATEGIES, AccessGuard, RevocationStore
 from authkit.tokens import TokenIssuer, TokenVerifier
 
@@ -67,9 +67,35 @@ def test_logout_everywhere_is_one_increment(real_redis: redis.Redis, service: To
     assert [c.split()[0] for c in log.commands] == ["INCRBY"]  # redis-py sends INCR as INCRBY 1
 
 
+def test_the_durability_check_costs_one_eval_on_a_new_connection_only(real_redis: redis.Redis,
+                                                                     service: TokenService) -> None:
+    token = service.login("alice").access_token
+    real_redis.connection_pool.disconnect()  # the fixture's FLUSHALL deleted the marker: this puts it back
+    service.guard.check(token)
+    with count_round_trips(real_redis) as steady:
+        service.guard.check(token)
+    with count_round_trips(real_redis) as fresh:
+        real_redis.connection_pool.disconnect()
+        service.guard.check(token)
+    assert [c.split()[0] for c in steady.commands] == ["MGET"]
+    assert [c.split()[0] for c in fresh.commands] == ["HELLO", "EVAL", "MGET"]  # HELLO: redis-py's handshake
+
+
+def test_with_a_grace_a_refresh_and_its_repeat_are_one_evalsha_each(real_redis: redis.Redis,
+                                                                    service: TokenService) -> None:
+    families = RefreshFamilies(real_redis, grace=GRACE)
+    graced = TokenService(service.issuer, service.verifier, families, service.guard)
+    token = graced.login("alice").refresh_token
+    with count_round_trips(real_redis) as first:
+        graced.refresh(token)
+    with count_round_trips(real_redis) as repeat:
+        graced.refresh(token)
+    assert [c.split()[0] for c in first.commands + repeat.commands] == ["EVALSHA", "EVALSHA"]
+
+
 def test_bench_prints_the_measured_round_trips(redis_server) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "token_round_trips.py"), "--repeat", "20"],
+        [sys.executable, str(ROOT / "bench" / "token_round_trips.py"), "--repeat", "20", "--rounds", "1"],
         capture_output=True, text=True, timeout=120, check=True,
     )
     trips = {}
@@ -84,7 +110,10 @@ def test_bench_prints_the_measured_round_trips(redis_server) -> None:
         "verify: denylist": 1,
         "verify: version": 1,
         "verify: denylist+version": 1,
+        "verify, new conn.": 3,  # HELLO, the durability check's EVAL, MGET
+        "verify, new conn., no check": 2,
         "logout (family + denylist)": 2,
         "logout-everywhere": 1,
     }, result.stdout
     assert "MEMORY USAGE" in result.stdout
+    assert "appendfsync always" in result.stdout and "durability check" in result.stdout

@@ -238,7 +238,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     issuer = TokenIssuer(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
     verifier = TokenVerifier(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
-    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], overlap=cfg["OVERLAP"])
+    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["OVERLAP"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:
