@@ -34,7 +34,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) $(ALLOW_ROOT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(BIN)/python -m pytest $(NBVAL) -n auto --dist loadfile tests notebooks
 
 course: $(STAMP)
 	$(BIN)/python -m authkit.course site --out build/site
