@@ -176,8 +176,8 @@ def side_by_side(
     numbers = {name: calls_per_batch(call, target) if timer is None else 1 for name, call in calls.items()}
     per_call: dict[str, list[float]] = {name: [] for name in names}
     on_server: dict[str, list[float]] = {name: [] for name in names}
-    for number in range(rounds):
-        for name in (names if number % 2 == 0 else names[::-1]):
+    for done in range(rounds):
+        for name in (names if done % 2 == 0 else names[::-1]):
             call, count = calls[name], numbers[name]
             server_before = server_cpu_seconds(server) if in_server else 0.0
             enabled = gc.isenabled()
@@ -194,7 +194,7 @@ def side_by_side(
             per_call[name].append((spent + server_spent) / count)
             on_server[name].append(server_spent / count)
         if progress is not None:
-            progress(number + 1)
+            progress(done + 1)
     base = per_call[anchor]
     return [
         Comparison(name, anchor, tuple(c / a if a > 0 else float("inf") for c, a in zip(per_call[name], base)),
