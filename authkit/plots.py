@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -16,20 +15,22 @@ from matplotlib.patches import FancyBboxPatch, Patch
 from authkit.course.notebooks import ROOT
 
 if TYPE_CHECKING:
-    from authkit.experiments import SlideCost
+    from authkit.experiments import RequestCost, SlideCost
+    from authkit.measure import Row
     from authkit.timeline import Timeline
 
 FIGURES_DIR = ROOT / "build" / "figures"
 
 
-def save_figure(fig: Figure, name: str) -> Path:
-    """Write ``fig`` to ``build/figures/<name>.png``, detach it from pyplot, and return the path.
+def save_figure(fig: Figure, name: str, folder: Path | None = None) -> Path:
+    """Write ``fig`` to ``<folder>/<name>.png`` (default ``build/figures``), detach it from pyplot, return the path.
 
     A closed figure is shown exactly once, as the value of the cell that returns it; left open,
     Jupyter's inline backend may display it a second time at the end of the cell.
     """
-    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
-    path = FIGURES_DIR / f"{name}.png"
+    folder = FIGURES_DIR if folder is None else folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -136,24 +137,33 @@ def revocation_windows(timelines: Sequence[Timeline]) -> Figure:
     return fig
 
 
-def exposure_by_lifetime(windows: dict[int, list[float]]) -> Figure:
-    """Figure 2: stolen-token exposure after logouts at random moments, per access-token lifetime."""
-    fig, ax = plt.subplots(figsize=(9, 4.6))
+def exposure_by_lifetime(windows: dict[int, list[float]], *, step: float = 10.0) -> Figure:
+    """Figure 2: stolen-token exposure after logouts at random moments, per lifetime, mean against theory.
+
+    ``step`` is the probe step the windows were measured with: the theory's mean includes half of it.
+    """
+    from authkit.experiments import exposure_summary  # plots draws; experiments measures
+
+    fig, ax = plt.subplots(figsize=(9, 4.8))
     lifetimes = list(windows)
     data = [[w / 60 for w in windows[minutes]] for minutes in lifetimes]
-    ax.boxplot(data, positions=range(len(lifetimes)), widths=0.5, showmeans=True, meanline=True,
-               medianprops={"color": "#333333"}, meanprops={"color": LOGOUT, "linestyle": "--"})
-    for x, values in enumerate(data):
+    ax.boxplot(data, positions=range(len(lifetimes)), widths=0.5, showmeans=False,
+               medianprops={"color": "#333333"})
+    for x, (values, summary) in enumerate(zip(data, exposure_summary(windows, step=step))):
         jitter = [x + 0.3 * ((i * 0.618034) % 1 - 0.5) for i in range(len(values))]  # spread, not random
-        ax.scatter(jitter, values, s=8, alpha=0.35, color=POLICY_COLOURS["always"])
-        ax.annotate(f"mean {statistics.fmean(values):.1f} min\nmax {max(values):.1f} min", (x + 0.3, max(values)),
-                    fontsize=8, va="top")
+        ax.scatter(jitter, values, s=8, alpha=0.3, color=POLICY_COLOURS["always"])
+        mean, theory = summary.mean, summary.theory / 60
+        ax.errorbar([x + 0.36], [mean.mean / 60], yerr=[[(mean.mean - mean.low) / 60], [(mean.high - mean.mean) / 60]],
+                    fmt="o", color=LOGOUT, capsize=5, markersize=5)
+        ax.plot([x + 0.28, x + 0.44], [theory, theory], color="#000000", linewidth=2)
+        ax.annotate(f"mean {mean.mean / 60:.2f} min\n95% CI {mean.low / 60:.2f}–{mean.high / 60:.2f}\n"
+                    f"theory {theory:.2f}", (x + 0.48, mean.mean / 60), fontsize=8, va="center")
     ax.set_xticks(range(len(lifetimes)), [f"{m} min access token" for m in lifetimes])
-    ax.set_xlim(-0.6, len(lifetimes) - 0.1)
+    ax.set_xlim(-0.6, len(lifetimes) - 0.05)
     ax.set_ylabel("minutes a stolen token still works after logout")
-    samples = len(data[0])
     ax.set_title(f"Does a shorter access token shrink the exposure? Yes, in proportion\n"
-                 f"({samples} logouts at random moments per lifetime; dashed red: mean)")
+                 f"({len(data[0])} logouts at random moments per lifetime; red: mean with its 95% confidence "
+                 f"interval;\nblack: theory, half the lifetime plus half the {step:g} s probe step)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, "07_exposure_by_lifetime")
     return fig
@@ -239,27 +249,57 @@ def write_amplification(costs: Sequence[SlideCost]) -> Figure:
     return fig
 
 
-def cost_per_request(rows: Sequence[tuple[str, float | None, int | None]], *, note: str = "") -> Figure:
-    """Figure 5: wall time per check (relative to HS256 verify) next to Redis round trips per check."""
-    measured = list(rows)
-    fig, (time_ax, trips_ax) = plt.subplots(1, 2, figsize=(12, 0.55 * len(rows) + 1.8),
+def cost_per_request(costs: Sequence[RequestCost]) -> Figure:
+    """Figure 5: CPU per check as a ratio to an HS256 verify, next to Redis round trips per check."""
+    fig, (time_ax, trips_ax) = plt.subplots(1, 2, figsize=(12, 0.5 * len(costs) + 2.0),
                                             gridspec_kw={"width_ratios": [3, 1]}, sharey=True)
-    base = measured[0][1] or 1.0
-    ys = list(range(len(measured)))[::-1]
-    for y, (label, secs, trips) in zip(ys, measured):
-        if secs is None:
-            time_ax.text(0.02, y, "not measured: no redis-server here", va="center", fontsize=8, style="italic")
+    ys = list(range(len(costs)))[::-1]
+    rounds = next(len(c.cost.ratios) for c in costs if c.cost is not None)
+    anchor_micros = next(c.cost.anchor_seconds for c in costs if c.cost is not None) * 1e6
+    for y, item in zip(ys, costs):
+        if item.cost is None:
+            ratio, low, high, label = 1.0, 1.0, 1.0, f"×1, the anchor ({anchor_micros:.0f} µs)"
         else:
-            time_ax.barh(y, secs * 1e6, color=POLICY_COLOURS["always"])
-            time_ax.text(secs * 1e6, y, f"  {secs * 1e6:.0f} µs  (×{secs / base:.1f})", va="center", fontsize=8)
-        trips_ax.barh(y, trips or 0, color=POLICY_COLOURS["half"])
-        trips_ax.text((trips or 0) + 0.05, y, "?" if trips is None else str(trips), va="center", fontsize=9)
-    time_ax.set_yticks(ys, [label for label, _, _ in measured], fontsize=9)
-    time_ax.set_xlabel("microseconds per request on this machine, this run (ratios: vs the first bar)")
-    time_ax.margins(x=0.25)
-    trips_ax.set_xlabel("Redis round trips per request")
+            ratio, (low, high) = item.cost.ratio, item.cost.quartiles
+            label = f"×{ratio:.2f}  ({item.cost.seconds * 1e6:.0f} µs)"
+        time_ax.barh(y, ratio, color=POLICY_COLOURS["always"], xerr=[[ratio - low], [high - ratio]], capsize=3)
+        time_ax.text(high, y, f"  {label}", va="center", fontsize=8)
+        trips_ax.barh(y, item.round_trips or 0, color=POLICY_COLOURS["half"])
+        trips_ax.text((item.round_trips or 0) + 0.05, y, "not counted" if item.round_trips is None
+                      else str(item.round_trips), va="center", fontsize=9)
+    time_ax.set_yticks(ys, [c.label for c in costs], fontsize=9)
+    time_ax.axvline(1.0, color="#777777", linewidth=1)
+    time_ax.set_xlabel(f"CPU per check ÷ CPU per HS256 verify (this process + {costs[-1].backend}); "
+                       f"median of {rounds} interleaved rounds, whiskers: interquartile range", fontsize=8)
+    time_ax.margins(x=0.3)
+    counted = "counted by redis-server (MONITOR)" if costs[-1].round_trips is not None else "fakeredis: not counted"
+    trips_ax.set_xlabel(f"Redis round trips per check\n({counted})", fontsize=8)
     trips_ax.set_xlim(0, 2.5)
-    fig.suptitle("What does checking one request cost?" + (f"\n{note}" if note else ""), fontsize=11)
+    fig.suptitle("What does checking one request cost?", fontsize=11)
     fig.tight_layout()
     save_figure(fig, "07_cost_per_request")
+    return fig
+
+
+def bench_ratios(rows: Sequence[Row], folder: Path) -> Figure:
+    """``make bench``: every ratio of the run against its goal, one bar per row, grouped by benchmark."""
+    ratios = [r for r in rows if r.unit == "×"]
+    fig, ax = plt.subplots(figsize=(11, 0.42 * len(ratios) + 1.8))
+    ys = list(range(len(ratios)))[::-1]
+    for y, row in zip(ys, ratios):
+        colour = {True: ACCEPTED, False: LOGOUT, None: POLICY_COLOURS["always"]}[row.met]
+        low, high = row.low if row.low is not None else row.value, row.high if row.high is not None else row.value
+        ax.barh(y, row.value, color=colour, xerr=[[row.value - low], [high - row.value]], capsize=2)
+        goal = "" if row.goal is None else f"  (goal ≤ ×{row.goal:g})"
+        ax.text(high, y, f"  ×{row.value:.2f}{goal}", va="center", fontsize=8)
+        if row.goal is not None:
+            ax.plot([row.goal, row.goal], [y - 0.4, y + 0.4], color="#000000", linewidth=2)
+    ax.set_yticks(ys, [f"{r.bench}: {r.name}\nvs {r.anchor}" for r in ratios], fontsize=7)
+    ax.axvline(1.0, color="#777777", linewidth=1)
+    ax.margins(x=0.25)
+    ax.set_xlabel("ratio to the anchor, both measured in the same interleaved rounds (median; whiskers: "
+                  "interquartile range; black tick: goal; green: met, red: not met)", fontsize=8)
+    ax.set_title("make bench: each cost as a ratio to its bare anchor, measured side by side in one run")
+    fig.tight_layout()
+    save_figure(fig, "ratios", folder)
     return fig
