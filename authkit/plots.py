@@ -304,6 +304,7 @@ def bench_ratios(rows: Sequence[Row], folder: Path) -> Figure:
     ax.set_title("make bench: each cost as a ratio to its bare anchor, measured side by side in one run")
     fig.tight_layout()
     save_figure(fig, "ratios", folder)
+    return fig
 
 
 # --- notebook 02: key rotation -------------------------------------------------------------------
