@@ -133,10 +133,11 @@ def measure(*, rounds: int = 20, per_round: int = 200, profile: bool = False) ->
     key = SigningKey.generate("EdDSA")
     with LocalRedisServer() as redis_server, tempfile.TemporaryDirectory(prefix="authkit-bench-") as folder, \
             contextlib.ExitStack() as stack:
-        key_file = str(Path(folder) / "signing.jwks")
+        key_file, refresh_key_file = str(Path(folder) / "signing.jwks"), str(Path(folder) / "refresh.jwks")
         write_key_file(key_file, key)
+        write_key_file(refresh_key_file, SigningKey.generate("HS256"))
         env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-               "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
+               "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
         redis_client = redis_server.client()
         redis_client.set(PROBE_KEY, "1")
 

@@ -15,6 +15,7 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authkit import jws
 from authkit.keys import KeySet, SigningKey
 from authkit.redis import LocalRedisServer, connect, count_round_trips, free_port
 from authkit.tokens import TokenIssuer
@@ -195,12 +196,28 @@ def test_bad_credentials_are_invalid_grant(api: str, account: dict[str, str]) ->
     assert response.json()["error_description"] == "unknown user or wrong password", "no hint which one"
 
 
-@pytest.mark.parametrize(("which", "reason"), [("garbage", "malformed"), ("access_token", "wrong_type")])
+# An access token's key is not among the refresh keys: refused before its typ is even read.
+@pytest.mark.parametrize(("which", "reason"), [("garbage", "malformed"), ("access_token", "unknown_key")])
 def test_bad_refresh_tokens_are_invalid_grant(api: str, alice: dict, which: str, reason: str) -> None:
     token = alice.get(which, which)
     response = requests.post(f"{api}/refresh", json={"refresh_token": token}, timeout=5)
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": f"refresh token refused: {reason}"}
+
+
+def test_refresh_tokens_are_signed_and_verified_with_the_refresh_keys() -> None:
+    access, own = KeySet(SigningKey.generate("EdDSA", kid="access")), KeySet(SigningKey.generate("HS256", kid="rt"))
+    app = create_app(redis_client=connect(fresh=True), keys=access, refresh_keys=own)
+    client = app.test_client()
+    tokens = client.post("/login", json=ALICE).get_json()
+    assert (jws.read_header(tokens["access_token"])["kid"], jws.read_header(tokens["refresh_token"])["kid"]) == (
+        "access", "rt")
+    family = app.extensions["authkit.bearer"].verifier.verify_refresh(tokens["refresh_token"])["fam"]
+    under_the_access_key = TokenIssuer(access, issuer=app.config["ISSUER"], audience=app.config["AUDIENCE"]
+                                       ).issue_refresh("alice", claims={"fam": family})
+    refused = client.post("/refresh", json={"refresh_token": under_the_access_key}).get_json()
+    assert refused["error_description"] == "refresh token refused: unknown_key"
+    assert client.post("/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 200
 
 
 # --- flows on both Redis backends ------------------------------------------------------------------

@@ -9,10 +9,12 @@ import stat
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+import time_machine
 
 from authkit.config import ConfigError, Environment, load_key_file, private_jwk, write_key_file
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
@@ -39,9 +41,16 @@ def key_file(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def bearer_env(redis_server: LocalRedisServer, key_file: str) -> dict[str, str]:
+def refresh_key_file(tmp_path: Path) -> str:
+    path = str(tmp_path / "refresh.jwks")
+    assert wsgi.main(["keygen", "--out", path, "--alg", "HS256", "--kid", "refresh-2026-05"]) == 0
+    return path
+
+
+@pytest.fixture
+def bearer_env(redis_server: LocalRedisServer, key_file: str, refresh_key_file: str) -> dict[str, str]:
     return {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-            "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
+            "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
 
 
 def config_error(build, env: dict[str, str]) -> ConfigError:
@@ -137,6 +146,8 @@ SETTING_CASES = [
     ("AUTHKIT_REDIS_URL", "unix://", "invalid"),
     ("AUTHKIT_SIGNING_KEYS", None, "missing"),
     ("AUTHKIT_SIGNING_KEYS", "  ", "missing"),
+    ("AUTHKIT_REFRESH_KEYS", None, "missing"),
+    ("AUTHKIT_REFRESH_KEYS", "/nowhere/refresh.jwks", "invalid"),
     ("AUTHKIT_ISSUER", None, "missing"),
     ("AUTHKIT_AUDIENCE", None, "missing"),
     ("AUTHKIT_ACCESS_TTL", "15m", "invalid"),
@@ -200,19 +211,53 @@ def test_settings_reach_the_bearer_api(bearer_env: dict[str, str]) -> None:
 
 
 def test_two_instances_from_one_configuration_accept_each_others_tokens(bearer_env: dict[str, str]) -> None:
-    """What two worker processes do: each builds its own app from the same settings and key file."""
+    """What two worker processes do: each builds its own app from the same settings and key files."""
     first, second = wsgi.bearer_api(bearer_env).test_client(), wsgi.bearer_api(bearer_env).test_client()
     tokens = first.post("/login", json=ALICE).get_json()
+    assert jws.read_header(tokens["access_token"])["kid"] == "2026-05"
+    assert jws.read_header(tokens["refresh_token"])["kid"] == "refresh-2026-05", "signed with the refresh keys"
     me = second.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert (me.status_code, me.get_json()["sub"]) == (200, "alice")
     refreshed = second.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.get_json()
+    again = first.post("/refresh", json={"refresh_token": refreshed.get_json()["refresh_token"]})
+    assert again.status_code == 200, again.get_json()
 
 
-def test_the_notebook_default_still_generates_its_own_key() -> None:
-    first, second = create_app(), create_app()
-    assert first.extensions["authkit.bearer"].issuer.keys.current.kid != \
-        second.extensions["authkit.bearer"].issuer.keys.current.kid
+def test_retiring_the_access_key_logs_nobody_out(bearer_env: dict[str, str], tmp_path: Path) -> None:
+    """Rotate the access key, retire the old one once its tokens expired: refresh tokens live on."""
+    old, new = SigningKey.generate("EdDSA", kid="access-1"), SigningKey.generate("EdDSA", kid="access-2")
+    files = {name: str(tmp_path / f"{name}.jwks") for name in ("before", "rotated", "retired")}
+    write_key_file(files["before"], old)
+    write_key_file(files["rotated"], new, old)  # the new key signs, the old one still verifies
+    write_key_file(files["retired"], new)
+    with time_machine.travel(time.time(), tick=False) as clock:
+        before = wsgi.bearer_api({**bearer_env, "AUTHKIT_SIGNING_KEYS": files["before"]}).test_client()
+        tokens = before.post("/login", json=ALICE).get_json()
+        rotated = wsgi.bearer_api({**bearer_env, "AUTHKIT_SIGNING_KEYS": files["rotated"]}).test_client()
+        assert rotated.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
+        clock.shift(timedelta(minutes=15, seconds=1))  # every token access-1 signed has expired
+        retired = wsgi.bearer_api({**bearer_env, "AUTHKIT_SIGNING_KEYS": files["retired"]}).test_client()
+        refreshed = retired.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status_code == 200, refreshed.get_json()
+        access = refreshed.get_json()["access_token"]
+        me = retired.get("/me", headers={"Authorization": f"Bearer {access}"})
+    assert jws.read_header(access)["kid"] == "access-2"
+    assert (me.status_code, me.get_json()["sub"]) == (200, "alice")
+
+
+def test_refresh_tokens_never_share_a_key_with_access_tokens(bearer_env: dict[str, str]) -> None:
+    error = config_error(wsgi.bearer_api, {**bearer_env, "AUTHKIT_REFRESH_KEYS": bearer_env["AUTHKIT_SIGNING_KEYS"]})
+    assert (error.reason, error.variable) == ("invalid", "AUTHKIT_REFRESH_KEYS")
+    assert "shares kid '2026-05' with AUTHKIT_SIGNING_KEYS" in str(error)
+
+
+def test_the_notebook_default_still_generates_its_own_keys() -> None:
+    first, second = (create_app().extensions["authkit.bearer"] for _ in range(2))
+    assert first.issuer.keys.current.kid != second.issuer.keys.current.kid
+    assert first.issuer.refresh_keys.current.kid != second.issuer.refresh_keys.current.kid
+    assert (first.issuer.keys.current.alg, first.issuer.refresh_keys.current.alg) == ("EdDSA", "HS256")
+    assert first.verifier.refresh_keys is first.issuer.refresh_keys, "the service verifies its own refresh tokens"
 
 
 # --- the other services ----------------------------------------------------------------------------

@@ -222,8 +222,13 @@ def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
-               keys: KeySet | None = None) -> Flask:
-    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, OVERLAP, USERS."""
+               keys: KeySet | None = None, refresh_keys: KeySet | None = None) -> Flask:
+    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, OVERLAP, USERS.
+
+    ``keys`` sign access tokens, ``refresh_keys`` refresh tokens, which only this service verifies; by
+    default each is generated: an EdDSA key, and a separate HS256 key, so that retiring the access
+    key (on its 15-minute clock) never refuses a refresh token.
+    """
     app = Flask(__name__)
     app.config.from_mapping(
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
@@ -233,11 +238,12 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     app.config.update(test_config or {})
     app.config["USERS"] = app.config["USERS"] or demo_users()
     client = redis_client if redis_client is not None else connect()
-    keys = keys or KeySet(SigningKey.generate("EdDSA"))
+    keys = keys if keys is not None else KeySet(SigningKey.generate("EdDSA"))
+    refresh_keys = refresh_keys if refresh_keys is not None else KeySet(SigningKey.generate("HS256"))
     cfg = app.config
-    issuer = TokenIssuer(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
+    issuer = TokenIssuer(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
-    verifier = TokenVerifier(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
+    verifier = TokenVerifier(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
     families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["OVERLAP"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()

@@ -4,8 +4,10 @@
 
 Each worker process calls the factory, so everything a worker needs to agree with the others comes
 from configuration: the signing keys from a private JWKS file (``python -m authkit.web.wsgi keygen``),
-the state from a shared Redis. A missing or bad setting stops the worker with ``ConfigError`` naming
-the variable. The notebooks never come here: ``create_app()`` and friends keep their generated defaults.
+the state from a shared Redis. The bearer API signs refresh tokens with keys of their own
+(``AUTHKIT_REFRESH_KEYS``), so its access key can retire once the access tokens it signed expire.
+A missing or bad setting stops the worker with ``ConfigError`` naming the variable. The notebooks
+never come here: ``create_app()`` and friends keep their generated defaults.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import timedelta
 from flask import Flask
 
 from authkit.config import ConfigError, Environment, write_key_file
-from authkit.keys import ALGORITHMS, SigningKey
+from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import connect
 from authkit.revocation import STRATEGIES
 from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
@@ -59,7 +61,22 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         "OVERLAP": env.seconds("AUTHKIT_REFRESH_OVERLAP", timedelta(0), allow_zero=True),
     }
     keys = env.key_set("AUTHKIT_SIGNING_KEYS")
-    return create_app(config, redis_client=connect(env.redis_url()), keys=keys)
+    return create_app(config, redis_client=connect(env.redis_url()), keys=keys, refresh_keys=_refresh_keys(env, keys))
+
+
+def _refresh_keys(env: Environment, access_keys: KeySet) -> KeySet:
+    """The refresh tokens' own keys (required): sharing the access keys would tie both to the 14-day clock.
+
+    A file-configured key set cannot see, across workers and restarts, which tokens a key signed; with
+    one set, removing the old access key from the file would refuse every refresh token it signed.
+    """
+    keys = env.key_set("AUTHKIT_REFRESH_KEYS")
+    shared = sorted(set(keys.kids) & set(access_keys.kids))
+    if shared:
+        raise ConfigError("invalid", "AUTHKIT_REFRESH_KEYS", f"shares kid {shared[0]!r} with AUTHKIT_SIGNING_KEYS: "
+                                                             "refresh tokens need keys of their own "
+                                                             "(python -m authkit.web.wsgi keygen --alg HS256)")
+    return keys
 
 
 def cookie_app(environ: Mapping[str, str] | None = None) -> Flask:
@@ -112,7 +129,7 @@ def resource_service(environ: Mapping[str, str] | None = None) -> Flask:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``keygen``: write a new private JWKS file (mode 0600) for ``AUTHKIT_SIGNING_KEYS``."""
+    """``keygen``: write a new private JWKS file (mode 0600) for ``AUTHKIT_SIGNING_KEYS``, ``AUTHKIT_REFRESH_KEYS``."""
     parser = argparse.ArgumentParser(prog="python -m authkit.web.wsgi", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     keygen = commands.add_parser("keygen", help="write a new signing key to a private JWKS file")
