@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from authkit import jws
 from authkit.keys import KeySet, SigningKey
 from authkit.redis import LocalRedisServer, connect, count_round_trips, free_port
+from authkit.refresh import GRACE
 from authkit.tokens import TokenIssuer
 from authkit.web.bearer_app import (
     DEMO_ACCOUNTS,
@@ -224,14 +225,44 @@ def test_refresh_tokens_are_signed_and_verified_with_the_refresh_keys() -> None:
 
 
 def test_refresh_rotates_and_reuse_kills_the_family(fresh_api: str) -> None:
-    first = login(fresh_api)
-    second = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
-    assert second.status_code == 200 and second.headers["Cache-Control"] == "no-store"
-    assert requests.get(f"{fresh_api}/me", headers=bearer(second.json()["access_token"]), timeout=5).ok
-    replay = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
-    assert replay.json()["error_description"] == "refresh token refused: reused"
-    newest = requests.post(f"{fresh_api}/refresh", json={"refresh_token": second.json()["refresh_token"]}, timeout=5)
+    with time_machine.travel(time.time(), tick=False) as clock:
+        first = login(fresh_api)
+        second = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
+        assert second.status_code == 200 and second.headers["Cache-Control"] == "no-store"
+        assert requests.get(f"{fresh_api}/me", headers=bearer(second.json()["access_token"]), timeout=5).ok
+        clock.shift(GRACE + timedelta(milliseconds=1))  # a repeat within the grace is a retry, not a reuse
+        replay = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
+        assert replay.json()["error_description"] == "refresh token refused: reused"
+        newest = requests.post(f"{fresh_api}/refresh", json={"refresh_token": second.json()["refresh_token"]},
+                               timeout=5)
     assert newest.json()["error_description"] == "refresh token refused: revoked"
+
+
+def test_a_repeat_within_the_grace_gets_the_same_pair(fresh_api: str) -> None:
+    """A second tab or a retry presents the token just rotated: the same successor, an equal access token."""
+    with time_machine.travel(time.time(), tick=False) as clock:
+        first = login(fresh_api)
+        body = {"refresh_token": first["refresh_token"]}
+        rotated = requests.post(f"{fresh_api}/refresh", json=body, timeout=5)
+        clock.shift(GRACE - timedelta(milliseconds=1))
+        repeat = requests.post(f"{fresh_api}/refresh", json=body, timeout=5)
+        me = [requests.get(f"{fresh_api}/me", headers=bearer(r.json()["access_token"]), timeout=5)
+              for r in (rotated, repeat)]
+        onward = requests.post(f"{fresh_api}/refresh", json={"refresh_token": repeat.json()["refresh_token"]},
+                               timeout=5)
+    assert (rotated.status_code, repeat.status_code, onward.status_code) == (200, 200, 200), repeat.text
+    assert repeat.json()["refresh_token"] == rotated.json()["refresh_token"]
+    same = {name: value for name, value in rotated.json().items() if name != "access_token"}
+    assert {name: value for name, value in repeat.json().items() if name != "access_token"} == same
+    assert [r.json() for r in me] == [{"sub": "alice", "scope": "read"}] * 2
+
+
+def test_with_no_grace_a_repeat_is_reuse_at_once(redis_client: redis.Redis) -> None:
+    with serve(create_app({"GRACE": timedelta(0)}, redis_client=redis_client)) as running:
+        body = {"refresh_token": login(running.url)["refresh_token"]}
+        assert requests.post(f"{running.url}/refresh", json=body, timeout=5).status_code == 200
+        repeat = requests.post(f"{running.url}/refresh", json=body, timeout=5)
+    assert repeat.json()["error_description"] == "refresh token refused: reused"
 
 
 # (strategy, /me status after /logout, /me status on another device after /logout-all)

@@ -19,6 +19,7 @@ import time_machine
 from authkit.config import ConfigError, Environment, load_key_file, private_jwk, write_key_file
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import LocalRedisServer, free_port
+from authkit.refresh import GRACE
 from authkit import jws
 from authkit.tokens import TokenIssuer, TokenVerifier
 from authkit.web import wsgi
@@ -157,7 +158,8 @@ SETTING_CASES = [
     ("AUTHKIT_ACCESS_TTL", "٣", "invalid"),
     ("AUTHKIT_REFRESH_TTL", "a day", "invalid"),
     ("AUTHKIT_REVOCATION", "denylist+versions", "invalid"),
-    ("AUTHKIT_REFRESH_OVERLAP", "-1", "invalid"),
+    ("AUTHKIT_REFRESH_GRACE", "-1", "invalid"),
+    ("AUTHKIT_REFRESH_GRACE", "1209600", "invalid"),  # as long as the refresh lifetime
 ]
 
 
@@ -202,10 +204,13 @@ def test_trusted_origins_accept_a_list() -> None:
 
 
 def test_settings_reach_the_bearer_api(bearer_env: dict[str, str]) -> None:
-    env = {**bearer_env, "AUTHKIT_ACCESS_TTL": "60", "AUTHKIT_REFRESH_TTL": "3600", "AUTHKIT_REVOCATION": "version"}
+    env = {**bearer_env, "AUTHKIT_ACCESS_TTL": "60", "AUTHKIT_REFRESH_TTL": "3600", "AUTHKIT_REVOCATION": "version",
+           "AUTHKIT_REFRESH_GRACE": "0"}
     service = wsgi.bearer_api(env).extensions["authkit.bearer"]
     assert (service.issuer.issuer, service.issuer.audience) == (ISSUER, AUDIENCE)
     assert (service.issuer.access_ttl.total_seconds(), service.issuer.refresh_ttl.total_seconds()) == (60, 3600)
+    assert service.families.grace == timedelta(0)
+    assert wsgi.bearer_api(bearer_env).extensions["authkit.bearer"].families.grace == GRACE == timedelta(seconds=10)
     assert service.guard.strategy.name == "version"
     assert service.issuer.keys.current.kid == "2026-05"
 

@@ -14,7 +14,7 @@ from authkit.errors import StoreUnavailable, TokenError
 from authkit.keys import KeySet, SigningKey
 from authkit.passwords import hash_password, verify_login
 from authkit.redis import connect
-from authkit.refresh import RefreshFamilies, TokenService
+from authkit.refresh import GRACE, RefreshFamilies, TokenService
 from authkit.revocation import AccessGuard, RevocationStore
 from authkit.tokens import TokenIssuer, TokenVerifier
 from authkit.web.body import json_object
@@ -223,7 +223,10 @@ def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
 
 def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
                keys: KeySet | None = None, refresh_keys: KeySet | None = None) -> Flask:
-    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, OVERLAP, USERS.
+    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, GRACE, USERS.
+
+    ``GRACE`` (``authkit.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
+    by a second tab or a retry, gets the same successor instead of revoking the login.
 
     ``keys`` sign access tokens, ``refresh_keys`` refresh tokens, which only this service verifies; by
     default each is generated: an EdDSA key, and a separate HS256 key, so that retiring the access
@@ -232,7 +235,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     app = Flask(__name__)
     app.config.from_mapping(
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
-        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), OVERLAP=timedelta(0),
+        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), GRACE=GRACE,
         MAX_CONTENT_LENGTH=16 * 1024, USERS=None,
     )
     app.config.update(test_config or {})
@@ -244,7 +247,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     issuer = TokenIssuer(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
     verifier = TokenVerifier(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
-    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["OVERLAP"])
+    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["GRACE"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:

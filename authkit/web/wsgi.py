@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 
 from flask import Flask
 
 from authkit.config import ConfigError, Environment, write_key_file
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import connect
+from authkit.refresh import GRACE
 from authkit.revocation import STRATEGIES
 from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
 from authkit.tokens import ACCESS_TTL, REFRESH_TTL
@@ -58,8 +58,10 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         "ACCESS_TTL": env.seconds("AUTHKIT_ACCESS_TTL", ACCESS_TTL),
         "REFRESH_TTL": env.seconds("AUTHKIT_REFRESH_TTL", REFRESH_TTL),
         "REVOCATION": env.choice("AUTHKIT_REVOCATION", STRATEGIES, "denylist+version"),
-        "OVERLAP": env.seconds("AUTHKIT_REFRESH_OVERLAP", timedelta(0), allow_zero=True),
+        "GRACE": env.seconds("AUTHKIT_REFRESH_GRACE", GRACE, allow_zero=True),
     }
+    if config["GRACE"] >= config["REFRESH_TTL"]:
+        raise ConfigError("invalid", "AUTHKIT_REFRESH_GRACE", "the grace must be shorter than AUTHKIT_REFRESH_TTL")
     keys = env.key_set("AUTHKIT_SIGNING_KEYS")
     return create_app(config, redis_client=connect(env.redis_url()), keys=keys, refresh_keys=_refresh_keys(env, keys))
 
