@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import stat
@@ -31,6 +32,8 @@ from authkit.web.server import GunicornServer, serve
 from authkit.web.tls import LocalTLS
 
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"
+# The throwaway servers keep nothing on disk: the start-up check warns about each, as it must.
+pytestmark = pytest.mark.filterwarnings("ignore::authkit.durability.PersistenceWarning")
 ALICE = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
 
 
@@ -263,6 +266,68 @@ def test_the_notebook_default_still_generates_its_own_keys() -> None:
     assert first.issuer.refresh_keys.current.kid != second.issuer.refresh_keys.current.kid
     assert (first.issuer.keys.current.alg, first.issuer.refresh_keys.current.alg) == ("EdDSA", "HS256")
     assert first.verifier.refresh_keys is first.issuer.refresh_keys, "the service verifies its own refresh tokens"
+
+
+# --- the persistence check at start-up ---------------------------------------------------------------
+
+STORE_FACTORIES = {"bearer API": wsgi.bearer_api, "cookie app": wsgi.cookie_app, "BFF": wsgi.bff}
+
+
+def store_env(bearer_env: dict[str, str], redis_url: str) -> dict[str, str]:
+    """What every service with a store needs, on the Redis at ``redis_url``."""
+    return {**bearer_env, "AUTHKIT_REDIS_URL": redis_url, "AUTHKIT_TRUSTED_ORIGINS": "https://app.example",
+            "AUTHKIT_INTERNAL_URL": "http://127.0.0.1:1"}
+
+
+def persistence_logs(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict]]:
+    return [(r.levelname, json.loads(r.getMessage())) for r in caplog.records if r.name == "authkit.web.wsgi"]
+
+
+@pytest.mark.parametrize("name", STORE_FACTORIES)
+@pytest.mark.parametrize(("persistence", "level"), [({}, "WARNING"),
+                                                    ({"appendonly": True, "appendfsync": "always"}, "INFO")])
+def test_every_service_with_a_store_logs_its_persistence_at_start_up(
+        bearer_env: dict[str, str], caplog: pytest.LogCaptureFixture, name: str, persistence: dict,
+        level: str) -> None:
+    caplog.set_level(logging.INFO, logger="authkit.web.wsgi")
+    with LocalRedisServer(**persistence) as server:
+        STORE_FACTORIES[name](store_env(bearer_env, server.url))
+    ((logged_level, report),) = persistence_logs(caplog)
+    assert (logged_level, report["durable"], report["backend"]) == (level, level == "INFO",
+                                                                     f"redis-server at 127.0.0.1:{server.port}")
+    assert report["required"] == {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+    assert report["settings"]["appendonly"] == ("yes" if persistence else "no")
+
+
+@pytest.mark.parametrize("name", STORE_FACTORIES)
+def test_a_service_starts_while_redis_is_down_and_answers_503(bearer_env: dict[str, str],
+                                                              caplog: pytest.LogCaptureFixture, name: str) -> None:
+    app = STORE_FACTORIES[name](store_env(bearer_env, f"redis://127.0.0.1:{free_port()}/0"))
+    ((level, report),) = persistence_logs(caplog)
+    assert (level, report["durable"]) == ("WARNING", None) and "cannot check" in report["error"]
+    login = app.test_client().post("/login", json={"username": "alice", "password": "wrong"},
+                                   headers={"Origin": "https://app.example"}, base_url="https://localhost")
+    assert login.status_code in (400, 401)  # a wrong password never needs Redis
+    if name == "bearer API":
+        assert app.test_client().post("/login", json=ALICE).status_code == 503
+
+
+def test_a_worker_started_after_a_restart_that_lost_writes_serves_and_everyone_logs_in_again(
+        bearer_env: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    with LocalRedisServer() as server:
+        env = store_env(bearer_env, server.url)
+        tokens = wsgi.bearer_api(env).test_client().post("/login", json=ALICE).get_json()
+        server.kill()
+        server.restart()  # nothing persisted: every login and revocation is gone
+        caplog.clear()
+        api = wsgi.bearer_api(env).test_client()  # its first command meets the restart: no crash
+        me = api.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        refreshed = api.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+        again = api.post("/login", json=ALICE)
+    assert persistence_logs(caplog)[0][1]["durable"] is False
+    assert me.get_json()["error_description"] == "access token refused: revoked"
+    assert refreshed.get_json()["error_description"] == "refresh token refused: expired"
+    assert again.status_code == 200
 
 
 # --- the other services ----------------------------------------------------------------------------

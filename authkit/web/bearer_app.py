@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from authkit.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import StoreUnavailable, TokenError
 from authkit.keys import KeySet, SigningKey
 from authkit.passwords import hash_password, verify_login
@@ -251,9 +252,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:
-        if not isinstance(err.__cause__, redis.ConnectionError):
+        if not isinstance(err.__cause__, UNAVAILABLE_AT_STARTUP):
             raise
-        # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
+        # Redis is down or recovering from lost writes: every call fails closed until it is back,
+        # and redis-py loads the scripts on NOSCRIPT
     guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
     app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
     app.register_blueprint(bp)

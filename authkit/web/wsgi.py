@@ -13,12 +13,17 @@ never come here: ``create_app()`` and friends keep their generated defaults.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from collections.abc import Mapping
 
+import redis
 from flask import Flask
 
+from authkit import durability
 from authkit.config import ConfigError, Environment, write_key_file
+from authkit.errors import StoreUnavailable
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import connect
 from authkit.refresh import GRACE
@@ -31,6 +36,7 @@ from authkit.web.cookie_app import SAME_SITE_VALUES, create_cookie_app
 from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
 
 ISSUER_EXAMPLE, AUDIENCE_EXAMPLE = "https://auth.example", "https://api.example"
+log = logging.getLogger(__name__)
 
 
 def _claims(env: Environment) -> tuple[str, str]:
@@ -39,13 +45,29 @@ def _claims(env: Environment) -> tuple[str, str]:
             env.text("AUTHKIT_AUDIENCE", example=AUDIENCE_EXAMPLE))
 
 
+def _redis(env: Environment) -> redis.Redis:
+    """The shared Redis, its persistence checked before any store uses it (a restart is handled now).
+
+    The report is logged as one JSON object: INFO when revocation is durable, WARNING when a crash
+    could lose revocations (authkit then logs everyone out after such a restart). An unreachable or
+    recovering Redis does not stop the worker: its requests fail closed (503) until Redis is back.
+    """
+    client = connect(env.redis_url())
+    try:
+        report = durability.check_persistence(client)
+    except StoreUnavailable as err:
+        log.warning("%s", json.dumps({"durable": None, "error": str(err)}))
+        return client
+    log.log(logging.INFO if report.durable else logging.WARNING, "%s", json.dumps(report.as_dict()))
+    return client
+
+
 def _session_store(env: Environment) -> SessionStore:
-    return SessionStore(
-        connect(env.redis_url()),
-        idle=env.seconds("AUTHKIT_SESSION_IDLE", DEFAULT_IDLE),
-        absolute=env.seconds("AUTHKIT_SESSION_ABSOLUTE", DEFAULT_ABSOLUTE),
-        slide=env.choice("AUTHKIT_SESSION_SLIDE", SLIDE_POLICIES, "always"),
-    )
+    """The session store on the shared Redis; call it once every other setting has been read."""
+    idle = env.seconds("AUTHKIT_SESSION_IDLE", DEFAULT_IDLE)
+    absolute = env.seconds("AUTHKIT_SESSION_ABSOLUTE", DEFAULT_ABSOLUTE)
+    slide = env.choice("AUTHKIT_SESSION_SLIDE", SLIDE_POLICIES, "always")
+    return SessionStore(_redis(env), idle=idle, absolute=absolute, slide=slide)
 
 
 def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
@@ -63,7 +85,8 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
     if config["GRACE"] >= config["REFRESH_TTL"]:
         raise ConfigError("invalid", "AUTHKIT_REFRESH_GRACE", "the grace must be shorter than AUTHKIT_REFRESH_TTL")
     keys = env.key_set("AUTHKIT_SIGNING_KEYS")
-    return create_app(config, redis_client=connect(env.redis_url()), keys=keys, refresh_keys=_refresh_keys(env, keys))
+    refresh_keys = _refresh_keys(env, keys)
+    return create_app(config, redis_client=_redis(env), keys=keys, refresh_keys=refresh_keys)
 
 
 def _refresh_keys(env: Environment, access_keys: KeySet) -> KeySet:
@@ -84,11 +107,9 @@ def _refresh_keys(env: Environment, access_keys: KeySet) -> KeySet:
 def cookie_app(environ: Mapping[str, str] | None = None) -> Flask:
     """The session-cookie app; serve it over HTTPS (``__Host-`` cookies are Secure)."""
     env = Environment(environ)
-    return create_cookie_app(
-        _session_store(env),
-        same_site=env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax"),
-        trusted_origins=env.origins("AUTHKIT_TRUSTED_ORIGINS"),
-    )
+    same_site = env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax")
+    trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
+    return create_cookie_app(_session_store(env), same_site=same_site, trusted_origins=trusted_origins)
 
 
 def bff(environ: Mapping[str, str] | None = None) -> Flask:
@@ -99,15 +120,11 @@ def bff(environ: Mapping[str, str] | None = None) -> Flask:
     if keys.current.public_jwk() is None:
         raise ConfigError("invalid", "AUTHKIT_SIGNING_KEYS", "the BFF signs with an asymmetric key (EdDSA, ES256, "
                                                              "RS256): its internal services must not hold a secret")
-    return create_bff_app(
-        _session_store(env),
-        keys,
-        internal_url=env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002"),
-        issuer=issuer,
-        audience=audience,
-        token_ttl=env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL),
-        trusted_origins=env.origins("AUTHKIT_TRUSTED_ORIGINS"),
-    )
+    internal_url = env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002")
+    token_ttl = env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL)
+    trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
+    return create_bff_app(_session_store(env), keys, internal_url=internal_url, issuer=issuer, audience=audience,
+                          token_ttl=token_ttl, trusted_origins=trusted_origins)
 
 
 def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:
