@@ -20,6 +20,7 @@ from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorith
 
 from authkit.errors import AuthkitError
 from authkit.keys import KeySet, SigningKey
+from authkit.passwords import DEFAULT_COST, ScryptCost
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only
@@ -67,6 +68,18 @@ class Environment:
             least = "0" if allow_zero else "1"
             raise ConfigError("invalid", name, f"{value!r} is not a whole number of seconds (at least {least})")
         return timedelta(seconds=int(value))
+
+    def scrypt_cost(self, name: str = "AUTHKIT_SCRYPT_LOG2_N") -> ScryptCost:
+        """scrypt's cost for password hashes, given as log2 of N; OWASP's minimum (17) if unset."""
+        value = self.text(name, example=str(DEFAULT_COST.log2_n), default="")
+        if not value:
+            return DEFAULT_COST
+        try:
+            if not value.isascii() or not value.isdigit():
+                raise ValueError(f"{value!r} is not a whole number")
+            return ScryptCost(log2_n=int(value))
+        except ValueError as err:  # ScryptCost keeps the bounds
+            raise ConfigError("invalid", name, str(err)) from err
 
     def url(self, name: str, *, example: str, schemes: Collection[str] = ("http", "https")) -> str:
         """An absolute URL with one of ``schemes`` and a host (a socket path for ``unix``)."""

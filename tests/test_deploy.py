@@ -162,6 +162,9 @@ SETTING_CASES = [
     ("AUTHKIT_REFRESH_TTL", "a day", "invalid"),
     ("AUTHKIT_REVOCATION", "denylist+versions", "invalid"),
     ("AUTHKIT_REFRESH_GRACE", "-1", "invalid"),
+    ("AUTHKIT_SCRYPT_LOG2_N", "0", "invalid"),
+    ("AUTHKIT_SCRYPT_LOG2_N", "21", "invalid"),  # above ScryptCost's bound
+    ("AUTHKIT_SCRYPT_LOG2_N", "ten", "invalid"),
     ("AUTHKIT_REFRESH_GRACE", "1209600", "invalid"),  # as long as the refresh lifetime
 ]
 
@@ -328,6 +331,22 @@ def test_a_worker_started_after_a_restart_that_lost_writes_serves_and_everyone_l
     assert me.get_json()["error_description"] == "access token refused: revoked"
     assert refreshed.get_json()["error_description"] == "refresh token refused: expired"
     assert again.status_code == 200
+
+
+# --- password hashing cost ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", STORE_FACTORIES)
+@pytest.mark.parametrize(("setting", "stored"), [({"AUTHKIT_SCRYPT_LOG2_N": "10"}, "ln=10,r=8,p=1"),
+                                                 ({}, "ln=17,r=8,p=1")])
+def test_the_demo_users_are_hashed_at_the_configured_scrypt_cost(bearer_env: dict[str, str], name: str,
+                                                                 setting: dict[str, str], stored: str) -> None:
+    app = STORE_FACTORIES[name]({**store_env(bearer_env, bearer_env["AUTHKIT_REDIS_URL"]), **setting})
+    assert {user.password_hash.split("$")[2] for user in app.config["USERS"].values()} == {stored}
+    account = ALICE if name == "bearer API" else {"username": "alice", "password": COOKIE_ACCOUNTS["alice"][0]}
+    login = app.test_client().post("/login", json=account, headers={"Origin": "https://app.example"},
+                                   base_url="https://localhost")
+    assert login.status_code == 200, login.get_json()
 
 
 # --- the other services ----------------------------------------------------------------------------

@@ -81,6 +81,7 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         "REFRESH_TTL": env.seconds("AUTHKIT_REFRESH_TTL", REFRESH_TTL),
         "REVOCATION": env.choice("AUTHKIT_REVOCATION", STRATEGIES, "denylist+version"),
         "GRACE": env.seconds("AUTHKIT_REFRESH_GRACE", GRACE, allow_zero=True),
+        "PASSWORD_COST": env.scrypt_cost(),
     }
     if config["GRACE"] >= config["REFRESH_TTL"]:
         raise ConfigError("invalid", "AUTHKIT_REFRESH_GRACE", "the grace must be shorter than AUTHKIT_REFRESH_TTL")
@@ -109,7 +110,9 @@ def cookie_app(environ: Mapping[str, str] | None = None) -> Flask:
     env = Environment(environ)
     same_site = env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax")
     trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
-    return create_cookie_app(_session_store(env), same_site=same_site, trusted_origins=trusted_origins)
+    password_cost = env.scrypt_cost()
+    return create_cookie_app(_session_store(env), same_site=same_site, trusted_origins=trusted_origins,
+                             password_cost=password_cost)
 
 
 def bff(environ: Mapping[str, str] | None = None) -> Flask:
@@ -123,8 +126,9 @@ def bff(environ: Mapping[str, str] | None = None) -> Flask:
     internal_url = env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002")
     token_ttl = env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL)
     trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
+    password_cost = env.scrypt_cost()
     return create_bff_app(_session_store(env), keys, internal_url=internal_url, issuer=issuer, audience=audience,
-                          token_ttl=token_ttl, trusted_origins=trusted_origins)
+                          token_ttl=token_ttl, trusted_origins=trusted_origins, password_cost=password_cost)
 
 
 def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:
