@@ -59,6 +59,13 @@ class Environment:
             raise ConfigError("invalid", name, f"{value!r} is not one of {sorted(choices)}")
         return value
 
+    def flag(self, name: str) -> bool:
+        """A switch: ``1`` on, ``0`` or unset off; anything else is refused rather than guessed."""
+        value = self.text(name, example="1", default="0")
+        if value not in ("0", "1"):
+            raise ConfigError("invalid", name, f"{value!r} is neither 1 (on) nor 0 (off)")
+        return value == "1"
+
     def seconds(self, name: str, default: timedelta, *, allow_zero: bool = False) -> timedelta:
         """A duration given as a whole number of seconds, ``default`` if unset."""
         value = self.text(name, example=str(int(default.total_seconds())), default="")

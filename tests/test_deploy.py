@@ -408,11 +408,25 @@ def test_the_hybrid_from_configuration(bearer_env: dict[str, str]) -> None:
 
 
 def test_the_auth_and_resource_services_from_configuration(bearer_env: dict[str, str]) -> None:
-    with serve(wsgi.auth_service(bearer_env)) as auth, \
+    with serve(wsgi.auth_service({**bearer_env, "AUTHKIT_DEMO_TOKEN_ENDPOINT": "1"})) as auth, \
             serve(wsgi.resource_service({**bearer_env, "AUTHKIT_JWKS_URL": auth.url + JWKS_PATH})) as resource:
         token = requests.post(f"{auth.url}/token", json={"sub": "carol"}, timeout=5).json()["access_token"]
         me = requests.get(f"{resource.url}/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert (me.status_code, me.json()["sub"], me.json()["kid"]) == (200, "carol", "2026-05")
+
+
+@pytest.mark.parametrize("setting", [{}, {"AUTHKIT_DEMO_TOKEN_ENDPOINT": "0"}])
+def test_the_demo_token_endpoint_is_off_unless_enabled(bearer_env: dict[str, str], setting: dict[str, str]) -> None:
+    """It mints a token for any subject, without a password: a deployment has it only when asked."""
+    client = wsgi.auth_service({**bearer_env, **setting}).test_client()
+    assert client.post("/token", json={"sub": "root", "scope": "admin"}).status_code == 404
+    assert client.get(JWKS_PATH).get_json()["keys"][0]["kid"] == "2026-05", "the keys are still published"
+
+
+@pytest.mark.parametrize("value", ["yes", "true", "2", "on"])
+def test_the_demo_token_switch_is_1_or_0(bearer_env: dict[str, str], value: str) -> None:
+    error = config_error(wsgi.auth_service, {**bearer_env, "AUTHKIT_DEMO_TOKEN_ENDPOINT": value})
+    assert (error.reason, error.variable) == ("invalid", "AUTHKIT_DEMO_TOKEN_ENDPOINT")
 
 
 # --- under gunicorn --------------------------------------------------------------------------------

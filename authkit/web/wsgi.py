@@ -137,10 +137,12 @@ def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:
 
 
 def auth_service(environ: Mapping[str, str] | None = None) -> Flask:
-    """The JWKS auth service; its ``POST /token`` is a demo that mints tokens for any subject."""
+    """The JWKS auth service. Its demo ``POST /token`` mints tokens for any subject: off unless
+    ``AUTHKIT_DEMO_TOKEN_ENDPOINT=1``."""
     env = Environment(environ)
     issuer, audience = _claims(env)
-    return create_auth_app(env.key_set("AUTHKIT_SIGNING_KEYS"), issuer, audience)
+    token_endpoint = env.flag("AUTHKIT_DEMO_TOKEN_ENDPOINT")
+    return create_auth_app(env.key_set("AUTHKIT_SIGNING_KEYS"), issuer, audience, token_endpoint=token_endpoint)
 
 
 def resource_service(environ: Mapping[str, str] | None = None) -> Flask:
