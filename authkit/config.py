@@ -18,23 +18,12 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from authkit.errors import AuthkitError
+from authkit.errors import AuthkitError, ConfigError
 from authkit.keys import KeySet, SigningKey
 from authkit.passwords import DEFAULT_COST, ScryptCost
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only
-
-
-class ConfigError(AuthkitError):
-    """A deployment setting is ``missing`` or ``invalid``; ``variable`` names the environment variable."""
-
-    reason = "invalid"
-    reasons = ("missing", "invalid")
-
-    def __init__(self, reason: str, variable: str, message: str) -> None:
-        super().__init__(reason, f"{variable}: {message}")
-        self.variable = variable
 
 
 class Environment:

@@ -22,8 +22,8 @@ import redis
 from flask import Flask
 
 from authkit import durability
-from authkit.config import ConfigError, Environment, write_key_file
-from authkit.errors import StoreUnavailable
+from authkit.config import Environment, write_key_file
+from authkit.errors import ConfigError, StoreUnavailable
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import connect
 from authkit.refresh import GRACE
