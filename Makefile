@@ -28,7 +28,7 @@ help:
 	@echo "make test     run the whole harness: unit, contract (fakeredis + redis-server), strict nbval, student copies"
 	@echo "make course   execute every notebook into a static site under build/site"
 	@echo "make student  write the learners' copies under build/student"
-	@echo "make bench    measure Redis round trips and cost per operation on a real redis-server"
+	@echo "make bench    costs as ratios to bare anchors, measured side by side on a real redis-server (build/bench/)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "authkit needs Python >= 3.10, found " + sys.version.split()[0])'
@@ -54,7 +54,7 @@ drill: $(STAMP)
 	@$(COURSE_TOOL) drill $(WORKSPACE_ARGS) $(if $(NB),--notebook $(NB)) $(if $(N),--count $(N)) $(if $(ANKI),--anki $(ANKI))
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(BIN)/python -m pytest $(NBVAL) -n auto --dist loadfile tests notebooks
 
 course: $(STAMP)
 	$(BIN)/python -m authkit.course site --out build/site
@@ -63,7 +63,8 @@ student: $(STAMP)
 	$(BIN)/python -m authkit.course student --out build/student
 
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@$(BIN)/python -c 'import flask_session' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/harness.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import random
-import timeit
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import redis
 
 from authkit.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
-from authkit.redis import LocalRedisServer, count_round_trips
+from authkit.measure import Comparison, round_trips, side_by_side
+from authkit.redis import LocalRedisServer
 from authkit.timeline import USER, Scenario, Timeline, simulate
 
 MINUTE = 60.0
@@ -18,9 +22,8 @@ MINUTE = 60.0
 THEFT_AT, LOGOUT_AT, WATCH = 6 * MINUTE, 7 * MINUTE, 20 * MINUTE
 #: The sliding-expiration story, with short timeouts so both deaths fit in one picture.
 SLIDE_IDLE, SLIDE_ABSOLUTE = timedelta(minutes=10), timedelta(minutes=30)
-#: Round trips per check of ``request_checks``, as tests/test_token_round_trips.py and test_sessions.py hold them.
-HELD_ROUND_TRIPS = (0, 0, 1, 1)
-CostRow = tuple[str, float | None, int | None]  # label, seconds per check (None: not measured), round trips
+#: Seconds between the probes of the exposure experiment (figure 2).
+EXPOSURE_STEP = 10.0
 
 
 def revocation_scenario(step: float = 5.0) -> Scenario:
@@ -46,23 +49,85 @@ def revocation_timelines(step: float = 5.0) -> list[Timeline]:
 
 
 def exposure_windows(lifetimes_min: tuple[int, ...] = (5, 15, 60), *, samples: int = 200, seed: int = 7,
-                     step: float = 10.0) -> dict[int, list[float]]:
+                     step: float = EXPOSURE_STEP) -> dict[int, list[float]]:
     """Figure 2's data: per access lifetime, seconds a stolen token worked after a logout at a random moment.
 
-    One token per run, issued at 0 and copied at once; the user logs out at a random second of its
-    life (seeded, so the same every run); probes every ``step`` seconds from the logout on.
+    One token per run, issued at 0 and copied at once; the user logs out at a random moment of its
+    life; probes every ``step`` seconds from the logout on. The moments are drawn once (seeded, so the
+    same every run) as fractions of the life, and every lifetime gets the same fractions: the lifetimes
+    are compared on the same logouts, so they differ by the lifetime alone.
     """
     rng = random.Random(seed)
+    fractions = [rng.random() for _ in range(samples)]
     windows: dict[int, list[float]] = {}
     for minutes in lifetimes_min:
         approach, lifetime = StatelessJWT(timedelta(minutes=minutes)), minutes * MINUTE
         windows[minutes] = []
-        for _ in range(samples):
-            logout = float(rng.randrange(0, int(lifetime)))
+        for fraction in fractions:
+            logout = round(fraction * lifetime, 3)
             scenario = Scenario(duration=lifetime + step, step=step, probe_from=logout)
             timeline = simulate(approach, scenario.login(0).steal("access", 0).logout(logout))
             windows[minutes].append(timeline.revocation_window("stolen access"))
     return windows
+
+
+def expected_window(lifetime: float, step: float = EXPOSURE_STEP) -> float:
+    """The mean window theory gives, in seconds, for a logout uniform over the token's life.
+
+    The token works for ``lifetime - logout`` more seconds, and the probes see it refused at the first
+    probe at or after its ``exp``: the window measured is that rest rounded up to a whole ``step``. Its
+    mean is ``(lifetime + step) / 2`` when ``step`` divides ``lifetime`` (half the life, plus half a step).
+    """
+    whole, rest = divmod(lifetime, step)
+    return (step * step * whole * (whole + 1) / 2 + (whole + 1) * step * rest) / lifetime
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A sample mean and its confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    confidence: float
+
+    def __contains__(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def mean_interval(values: list[float], confidence: float = 0.95) -> Interval:
+    """The mean of ``values`` with its confidence interval (normal approximation: mean ± z · s / √n)."""
+    if len(values) < 2:
+        raise ValueError("a confidence interval needs at least two values")
+    mean = statistics.fmean(values)
+    z = statistics.NormalDist().inv_cdf((1 + confidence) / 2)
+    half = z * statistics.stdev(values) / math.sqrt(len(values))
+    return Interval(mean, mean - half, mean + half, confidence)
+
+
+@dataclass(frozen=True)
+class ExposureSummary:
+    """One access lifetime of figure 2: the measured windows against theory, in seconds."""
+
+    minutes: int
+    samples: int
+    mean: Interval
+    theory: float
+    median: float
+    p90: float
+    worst: float
+
+
+def exposure_summary(windows: dict[int, list[float]], *, step: float = EXPOSURE_STEP,
+                     confidence: float = 0.95) -> list[ExposureSummary]:
+    """Per lifetime: mean with its confidence interval, the theory's mean, median, 90th percentile, max."""
+    results = []
+    for minutes, values in windows.items():
+        ordered = sorted(values)
+        results.append(ExposureSummary(minutes, len(values), mean_interval(values, confidence),
+                                       expected_window(minutes * MINUTE, step), statistics.median(ordered),
+                                       ordered[int(0.9 * len(ordered))], ordered[-1]))
+    return results
 
 
 def idle_death_scenario(step: float = 5.0) -> Scenario:
@@ -117,46 +182,51 @@ def slide_costs(gaps: tuple[float, ...] = (10, 60, 300), *, requests: int = 1000
     return results
 
 
-def seconds_per_check(approach: Approach, kind: str, *, number: int = 300, repeat: int = 5) -> float:
-    """Wall-clock seconds one request's check takes (best of ``repeat`` batches). Varies run to run."""
-    value = approach.login(USER)[kind]
-    return min(timeit.Timer(lambda: approach.check(kind, value)).repeat(repeat, number)) / number
-
-
-def round_trips_per_check(approach: Approach, kind: str, client: redis.Redis) -> int:
-    """Commands the real server at ``client`` received for one check (``count_round_trips``)."""
-    value = approach.login(USER)[kind]
-    approach.check(kind, value)  # first call loads any Lua script; count a steady-state request
-    with count_round_trips(client) as log:
-        approach.check(kind, value)
-    return log.round_trips
-
-
 def request_checks(client: redis.Redis | None = None) -> list[tuple[str, Approach, str]]:
     """Figure 5's checks: (label, approach, credential kind); the stateful ones on ``client`` or fakeredis."""
-    where = "redis-server" if client is not None else "fakeredis"
     return [("HS256 verify", StatelessJWT(alg="HS256"), "access"),
             ("EdDSA verify", StatelessJWT(alg="EdDSA"), "access"),
-            (f"HS256 verify + jti denylist ({where})", GuardedJWT("denylist", client=client), "access"),
-            (f"session lookup + slide ({where})", ServerSession(client=client), "session")]
+            ("ES256 verify", StatelessJWT(alg="ES256"), "access"),
+            ("RS256 verify", StatelessJWT(alg="RS256"), "access"),
+            ("HS256 verify + jti denylist", GuardedJWT("denylist", client=client), "access"),
+            ("HS256 verify + denylist + version", GuardedJWT("denylist+version", client=client), "access"),
+            ("session validate + slide (always)", ServerSession(client=client), "session"),
+            ("session validate, slide past half", ServerSession(slide="half", client=client), "session")]
 
 
-def request_costs(*, number: int = 300, repeat: int = 5) -> tuple[list[CostRow], str]:
-    """Figure 5's data: time and round trips per check on fakeredis, then on a throwaway redis-server.
+@dataclass(frozen=True)
+class RequestCost:
+    """One check of figure 5: CPU against an HS256 verify, and Redis round trips counted by the server."""
 
-    Without a ``redis-server`` binary the round trips are the numbers the tests hold, and the real-server
-    row is left unmeasured (None). Also returns a note saying which of the two happened.
+    label: str
+    round_trips: int | None  # None: not counted (fakeredis has no MONITOR)
+    cost: Comparison | None  # None for the anchor itself, the HS256 verify
+    backend: str  # "redis-server" or "fakeredis"
+
+
+def request_costs(client: redis.Redis | None = None, *, rounds: int = 9, target: float = 0.02,
+                  progress: Callable[[int], None] | None = None) -> list[RequestCost]:
+    """Figure 5's data: each check's CPU as a ratio to an HS256 verify, interleaved, and its round trips.
+
+    On ``client`` (a real server) the CPU is this process's plus redis-server's and round trips are
+    counted from MONITOR. Without ``client`` a throwaway redis-server is started; without the binary
+    the stateful checks run on fakeredis, in-process, and round trips are not counted (None).
     """
-    rows: list[CostRow] = [(label, seconds_per_check(approach, kind, number=number, repeat=repeat), held)
-                           for (label, approach, kind), held in zip(request_checks(), HELD_ROUND_TRIPS)]
-    try:
-        with LocalRedisServer() as server:
-            client = server.client()
-            checks = request_checks(client)
-            trips = [round_trips_per_check(approach, kind, client) for _, approach, kind in checks]
-            rows += [(label, seconds_per_check(approach, kind, number=number, repeat=repeat), counted)
-                     for (label, approach, kind), counted in zip(checks[2:], trips[2:])]
-    except FileNotFoundError:
-        rows.append(("session lookup + slide (redis-server)", None, None))
-        return rows, "round trips: the numbers the tests hold (no redis-server here)"
-    return rows, f"round trips counted by redis-server: {trips} (the tests hold {list(HELD_ROUND_TRIPS)})"
+    if client is None:
+        try:
+            server = LocalRedisServer()
+        except FileNotFoundError:
+            return _request_costs(None, rounds, target, progress)
+        with server:
+            return _request_costs(server.client(), rounds, target, progress)
+    return _request_costs(client, rounds, target, progress)
+
+
+def _request_costs(client: redis.Redis | None, rounds: int, target: float,
+                   progress: Callable[[int], None] | None) -> list[RequestCost]:
+    calls = {label: partial(approach.check, kind, approach.login(USER)[kind])
+             for label, approach, kind in request_checks(client)}
+    trips = {label: round_trips(call, client) if client is not None else None for label, call in calls.items()}
+    compared = {c.name: c for c in side_by_side(calls, rounds=rounds, target=target, server=client, progress=progress)}
+    backend = "redis-server" if client is not None else "fakeredis"
+    return [RequestCost(label, trips[label], compared.get(label), backend) for label in calls]

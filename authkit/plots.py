@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -13,23 +12,27 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
 
-from authkit.course.notebooks import ROOT
-
 if TYPE_CHECKING:
-    from authkit.experiments import SlideCost
+    from datetime import timedelta
+
+    from authkit.experiments import RequestCost, SlideCost
+    from authkit.measure import Row
+    from authkit.rotation import RotationTimeline
     from authkit.timeline import Timeline
 
-FIGURES_DIR = ROOT / "build" / "figures"
+#: Figures are also saved as PNG files under the repository's build/ folder.
+FIGURES_DIR = Path(__file__).resolve().parents[1] / "build" / "figures"
 
 
-def save_figure(fig: Figure, name: str) -> Path:
-    """Write ``fig`` to ``build/figures/<name>.png``, detach it from pyplot, and return the path.
+def save_figure(fig: Figure, name: str, folder: Path | None = None) -> Path:
+    """Write ``fig`` to ``<folder>/<name>.png`` (default ``build/figures``), detach it from pyplot, return the path.
 
     A closed figure is shown exactly once, as the value of the cell that returns it; left open,
     Jupyter's inline backend may display it a second time at the end of the cell.
     """
-    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
-    path = FIGURES_DIR / f"{name}.png"
+    folder = FIGURES_DIR if folder is None else folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -136,24 +139,33 @@ def revocation_windows(timelines: Sequence[Timeline]) -> Figure:
     return fig
 
 
-def exposure_by_lifetime(windows: dict[int, list[float]]) -> Figure:
-    """Figure 2: stolen-token exposure after logouts at random moments, per access-token lifetime."""
-    fig, ax = plt.subplots(figsize=(9, 4.6))
+def exposure_by_lifetime(windows: dict[int, list[float]], *, step: float = 10.0) -> Figure:
+    """Figure 2: stolen-token exposure after logouts at random moments, per lifetime, mean against theory.
+
+    ``step`` is the probe step the windows were measured with: the theory's mean includes half of it.
+    """
+    from authkit.experiments import exposure_summary  # plots draws; experiments measures
+
+    fig, ax = plt.subplots(figsize=(9, 4.8))
     lifetimes = list(windows)
     data = [[w / 60 for w in windows[minutes]] for minutes in lifetimes]
-    ax.boxplot(data, positions=range(len(lifetimes)), widths=0.5, showmeans=True, meanline=True,
-               medianprops={"color": "#333333"}, meanprops={"color": LOGOUT, "linestyle": "--"})
-    for x, values in enumerate(data):
+    ax.boxplot(data, positions=range(len(lifetimes)), widths=0.5, showmeans=False,
+               medianprops={"color": "#333333"})
+    for x, (values, summary) in enumerate(zip(data, exposure_summary(windows, step=step))):
         jitter = [x + 0.3 * ((i * 0.618034) % 1 - 0.5) for i in range(len(values))]  # spread, not random
-        ax.scatter(jitter, values, s=8, alpha=0.35, color=POLICY_COLOURS["always"])
-        ax.annotate(f"mean {statistics.fmean(values):.1f} min\nmax {max(values):.1f} min", (x + 0.3, max(values)),
-                    fontsize=8, va="top")
+        ax.scatter(jitter, values, s=8, alpha=0.3, color=POLICY_COLOURS["always"])
+        mean, theory = summary.mean, summary.theory / 60
+        ax.errorbar([x + 0.36], [mean.mean / 60], yerr=[[(mean.mean - mean.low) / 60], [(mean.high - mean.mean) / 60]],
+                    fmt="o", color=LOGOUT, capsize=5, markersize=5)
+        ax.plot([x + 0.28, x + 0.44], [theory, theory], color="#000000", linewidth=2)
+        ax.annotate(f"mean {mean.mean / 60:.2f} min\n95% CI {mean.low / 60:.2f}–{mean.high / 60:.2f}\n"
+                    f"theory {theory:.2f}", (x + 0.48, mean.mean / 60), fontsize=8, va="center")
     ax.set_xticks(range(len(lifetimes)), [f"{m} min access token" for m in lifetimes])
-    ax.set_xlim(-0.6, len(lifetimes) - 0.1)
+    ax.set_xlim(-0.6, len(lifetimes) - 0.05)
     ax.set_ylabel("minutes a stolen token still works after logout")
-    samples = len(data[0])
     ax.set_title(f"Does a shorter access token shrink the exposure? Yes, in proportion\n"
-                 f"({samples} logouts at random moments per lifetime; dashed red: mean)")
+                 f"({len(data[0])} logouts at random moments per lifetime; red: mean with its 95% confidence "
+                 f"interval;\nblack: theory, half the lifetime plus half the {step:g} s probe step)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, "07_exposure_by_lifetime")
     return fig
@@ -239,27 +251,177 @@ def write_amplification(costs: Sequence[SlideCost]) -> Figure:
     return fig
 
 
-def cost_per_request(rows: Sequence[tuple[str, float | None, int | None]], *, note: str = "") -> Figure:
-    """Figure 5: wall time per check (relative to HS256 verify) next to Redis round trips per check."""
-    measured = list(rows)
-    fig, (time_ax, trips_ax) = plt.subplots(1, 2, figsize=(12, 0.55 * len(rows) + 1.8),
+def cost_per_request(costs: Sequence[RequestCost]) -> Figure:
+    """Figure 5: CPU per check as a ratio to an HS256 verify, next to Redis round trips per check."""
+    fig, (time_ax, trips_ax) = plt.subplots(1, 2, figsize=(12, 0.5 * len(costs) + 2.0),
                                             gridspec_kw={"width_ratios": [3, 1]}, sharey=True)
-    base = measured[0][1] or 1.0
-    ys = list(range(len(measured)))[::-1]
-    for y, (label, secs, trips) in zip(ys, measured):
-        if secs is None:
-            time_ax.text(0.02, y, "not measured: no redis-server here", va="center", fontsize=8, style="italic")
+    ys = list(range(len(costs)))[::-1]
+    rounds = next(len(c.cost.ratios) for c in costs if c.cost is not None)
+    anchor_micros = next(c.cost.anchor_seconds for c in costs if c.cost is not None) * 1e6
+    for y, item in zip(ys, costs):
+        if item.cost is None:
+            ratio, low, high, label = 1.0, 1.0, 1.0, f"×1, the anchor ({anchor_micros:.0f} µs)"
         else:
-            time_ax.barh(y, secs * 1e6, color=POLICY_COLOURS["always"])
-            time_ax.text(secs * 1e6, y, f"  {secs * 1e6:.0f} µs  (×{secs / base:.1f})", va="center", fontsize=8)
-        trips_ax.barh(y, trips or 0, color=POLICY_COLOURS["half"])
-        trips_ax.text((trips or 0) + 0.05, y, "?" if trips is None else str(trips), va="center", fontsize=9)
-    time_ax.set_yticks(ys, [label for label, _, _ in measured], fontsize=9)
-    time_ax.set_xlabel("microseconds per request on this machine, this run (ratios: vs the first bar)")
-    time_ax.margins(x=0.25)
-    trips_ax.set_xlabel("Redis round trips per request")
+            ratio, (low, high) = item.cost.ratio, item.cost.quartiles
+            label = f"×{ratio:.2f}  ({item.cost.seconds * 1e6:.0f} µs)"
+        time_ax.barh(y, ratio, color=POLICY_COLOURS["always"], xerr=[[ratio - low], [high - ratio]], capsize=3)
+        time_ax.text(high, y, f"  {label}", va="center", fontsize=8)
+        trips_ax.barh(y, item.round_trips or 0, color=POLICY_COLOURS["half"])
+        trips_ax.text((item.round_trips or 0) + 0.05, y, "not counted" if item.round_trips is None
+                      else str(item.round_trips), va="center", fontsize=9)
+    time_ax.set_yticks(ys, [c.label for c in costs], fontsize=9)
+    time_ax.axvline(1.0, color="#777777", linewidth=1)
+    time_ax.set_xlabel(f"CPU per check ÷ CPU per HS256 verify (this process + {costs[-1].backend}); "
+                       f"median of {rounds} interleaved rounds, whiskers: interquartile range", fontsize=8)
+    time_ax.margins(x=0.3)
+    counted = "counted by redis-server (MONITOR)" if costs[-1].round_trips is not None else "fakeredis: not counted"
+    trips_ax.set_xlabel(f"Redis round trips per check\n({counted})", fontsize=8)
     trips_ax.set_xlim(0, 2.5)
-    fig.suptitle("What does checking one request cost?" + (f"\n{note}" if note else ""), fontsize=11)
+    fig.suptitle("What does checking one request cost?", fontsize=11)
     fig.tight_layout()
     save_figure(fig, "07_cost_per_request")
+    return fig
+
+
+def bench_ratios(rows: Sequence[Row], folder: Path) -> Figure:
+    """``make bench``: every ratio of the run against its goal, one bar per row, grouped by benchmark."""
+    ratios = [r for r in rows if r.unit == "×"]
+    fig, ax = plt.subplots(figsize=(11, 0.42 * len(ratios) + 1.8))
+    ys = list(range(len(ratios)))[::-1]
+    for y, row in zip(ys, ratios):
+        colour = {True: ACCEPTED, False: LOGOUT, None: POLICY_COLOURS["always"]}[row.met]
+        low, high = row.low if row.low is not None else row.value, row.high if row.high is not None else row.value
+        ax.barh(y, row.value, color=colour, xerr=[[row.value - low], [high - row.value]], capsize=2)
+        goal = "" if row.goal is None else f"  (goal ≤ ×{row.goal:g})"
+        ax.text(high, y, f"  ×{row.value:.2f}{goal}", va="center", fontsize=8)
+        if row.goal is not None:
+            ax.plot([row.goal, row.goal], [y - 0.4, y + 0.4], color="#000000", linewidth=2)
+    ax.set_yticks(ys, [f"{r.bench}: {r.name}\nvs {r.anchor}" for r in ratios], fontsize=7)
+    ax.axvline(1.0, color="#777777", linewidth=1)
+    ax.margins(x=0.25)
+    ax.set_xlabel("ratio to the anchor, both measured in the same interleaved rounds (median; whiskers: "
+                  "interquartile range; black tick: goal; green: met, red: not met)", fontsize=8)
+    ax.set_title("make bench: each cost as a ratio to its bare anchor, measured side by side in one run")
+    fig.tight_layout()
+    save_figure(fig, "ratios", folder)
+    return fig
+
+
+# --- notebook 02: key rotation -------------------------------------------------------------------
+
+#: Each role's keys in shades of one hue, oldest lightest: access keys green, refresh keys blue.
+KEY_SHADES = {"access": ("#a1d99b", "#31a354", "#006d2c"), "refresh": ("#9ecae1", "#3182bd", "#08519c")}
+EXPIRED = "#bdbdbd"
+_DAY = 86400.0
+
+
+def _days(at: timedelta) -> float:
+    return at.total_seconds() / _DAY
+
+
+def _key_roles(timeline: RotationTimeline) -> dict[str, str]:
+    """Each kid's role ("access" or "refresh") in order of first appearance: from its key events, else its tokens."""
+    declared: dict[str, str] = {}
+    for event in timeline.key_events:
+        declared.setdefault(event.kid, event.role)
+    signed: dict[str, str] = {}
+    for check in timeline.checks:
+        signed.setdefault(check.kid, check.kind)
+    seen = sorted([(e.at, e.kid) for e in timeline.key_events] + [(c.at, c.kid) for c in timeline.checks])
+    return {kid: declared.get(kid) or signed[kid] for _, kid in seen}
+
+
+def _key_colours(roles: dict[str, str]) -> dict[str, str]:
+    """One colour per kid: its role's hue, darker for each newer key of that role."""
+    colours: dict[str, str] = {}
+    for kid, role in roles.items():
+        shades = KEY_SHADES[role]
+        older = sum(1 for other in colours if roles[other] == role)
+        colours[kid] = shades[min(older, len(shades) - 1)]
+    return colours
+
+
+def _key_row(ax: Axes, timeline: RotationTimeline, kid: str, y: float, colour: str, end: float) -> None:
+    """One key: pale while in its set, solid while it signs; where a retire was refused, and when it was retired."""
+    roles = _key_roles(timeline)
+    events = [e for e in timeline.key_events if roles.get(e.kid) == roles[kid]]
+
+    def first(action: str, of: str, default: float) -> float:
+        return min((_days(e.at) for e in events if e.kid == of and e.action == action), default=default)
+
+    promoted = {other: first("promoted", other, 0.0) for other, role in roles.items() if role == roles[kid]}
+    start = min(first("added", kid, end), promoted[kid])
+    stop = first("retired", kid, end)
+    signs_until = min((t for t in promoted.values() if t > promoted[kid]), default=stop)
+    ax.barh(y, stop - start, left=start, height=0.6, color=colour, alpha=0.4, gid=kid)
+    ax.barh(y, signs_until - promoted[kid], left=promoted[kid], height=0.6, color=colour, gid=f"{kid} signs")
+    if stop < end:
+        ax.text(stop + 0.1, y, "retired", va="center", fontsize=7)
+    for event in events:
+        if event.kid == kid and event.action == "retire refused":
+            ax.plot(_days(event.at), y, marker="v", color="#333333", markersize=5)
+            ax.text(_days(event.at) + 0.15, y, "retire refused: tokens it signed are live", va="center", fontsize=7)
+
+
+def _rotation_panel(ax: Axes, timeline: RotationTimeline, title: str, colours: dict[str, str]) -> None:
+    """One row per key, then one per user and token kind with a mark per check: accepted, expired, logged out."""
+    end = max(_days(c.at) for c in timeline.checks)
+    roles = _key_roles(timeline)
+    order = list(dict.fromkeys(roles.values()))
+    kids = sorted(roles, key=lambda kid: order.index(roles[kid]))  # access keys first, each role oldest first
+    holders = list(dict.fromkeys((c.user, c.kind) for c in timeline.checks))
+    rows = [f"key {kid}" for kid in kids] + [f"{user}'s {kind} token" for user, kind in holders]
+    y_of = {label: len(rows) - 1 - i for i, label in enumerate(rows)}
+    for kid in kids:
+        _key_row(ax, timeline, kid, y_of[f"key {kid}"], colours[kid], end)
+    for user, kind in holders:
+        checks = [c for c in timeline.checks if (c.user, c.kind) == (user, kind)]
+        y = y_of[f"{user}'s {kind} token"]
+        accepted = [c for c in checks if c.outcome == "accepted"]
+        expired = [c for c in checks if c.outcome != "accepted" and not c.live]
+        logged_out = [c for c in checks if c.outcome != "accepted" and c.live]
+        ax.scatter([_days(c.at) for c in accepted], [y] * len(accepted), marker="s", s=14,
+                   c=[colours[c.kid] for c in accepted], gid="accepted")
+        ax.scatter([_days(c.at) for c in expired], [y] * len(expired), marker=".", s=10, color=EXPIRED, gid="expired")
+        ax.scatter([_days(c.at) for c in logged_out], [y] * len(logged_out), marker="x", s=30, color=LOGOUT,
+                   gid="logged out")
+    users = sorted({c.user for c in timeline.logged_out()})
+    ax.set_title(f"{title}: {', '.join(users) + ' logged out' if users else 'nobody logged out'}", fontsize=10,
+                 loc="left")
+    ax.set_yticks([y_of[label] for label in rows], rows, fontsize=8)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(-0.2, end + 0.2)
+    ax.set_xticks(range(int(end) + 1))
+    ax.grid(axis="x", color="#eeeeee")
+    ax.set_axisbelow(True)
+
+
+def key_rotation(runs: dict[str, RotationTimeline]) -> Figure:
+    """One panel per ``simulate_rotation`` run: when each key signs, and which of the users' tokens still verify."""
+    from matplotlib.lines import Line2D
+
+    roles: dict[str, str] = {}
+    for timeline in runs.values():
+        for kid, role in _key_roles(timeline).items():
+            roles.setdefault(kid, role)
+    order = list(dict.fromkeys(roles.values()))
+    colours = _key_colours({kid: roles[kid] for kid in sorted(roles, key=lambda kid: order.index(roles[kid]))})
+    heights = [len(_key_roles(t)) + len({(c.user, c.kind) for c in t.checks}) for t in runs.values()]
+    fig, axes = plt.subplots(len(runs), 1, figsize=(12, 0.3 * sum(heights) + 0.8 * len(runs) + 1.0), sharex=True,
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, (title, timeline) in zip(axes[:, 0], runs.items()):
+        _rotation_panel(ax, timeline, title, colours)
+    axes[-1, 0].set_xlabel("days after the first login (virtual time; every token checked every 6 hours)")
+    handles = [Patch(color=colour, label=kid) for kid, colour in colours.items()]
+    handles += [
+        Patch(color="#777777", label="solid: the key signs new tokens"),
+        Patch(color="#777777", alpha=0.4, label="pale: it signs no more, still verifies"),
+        Line2D([], [], marker="s", linestyle="", color="#777777", label="token accepted (colour: its key)"),
+        Line2D([], [], marker=".", linestyle="", color=EXPIRED, label="refused: it had expired anyway"),
+        Line2D([], [], marker="x", linestyle="", color=LOGOUT, label="refused while valid: logged out"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.suptitle("Rotating the signing keys: does anyone get logged out?")
+    fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
+    save_figure(fig, "02_key_rotation")
     return fig

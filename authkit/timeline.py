@@ -183,6 +183,7 @@ class VirtualClock:
     def __enter__(self) -> VirtualClock:
         self._travel = time_machine.travel(self.origin, tick=False)
         self._traveller = self._travel.start()
+        self._at = 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -191,6 +192,11 @@ class VirtualClock:
     def move_to(self, offset: float) -> None:
         """Jump to ``offset`` seconds after the start."""
         self._traveller.move_to(self.origin + timedelta(seconds=offset))
+        self._at = offset
+
+    def now(self) -> float:
+        """Seconds since the start: where the last ``move_to`` left the clock (it does not tick)."""
+        return self._at
 
     def offset(self, moment: datetime) -> float:
         """Seconds from the start to ``moment``."""
@@ -214,6 +220,10 @@ class RealClock:
         if delay > 0:
             time.sleep(delay)
 
+    def now(self) -> float:
+        """Seconds since the start, as they pass: later than the last ``move_to`` on a busy machine."""
+        return time.monotonic() - self._zero
+
     def offset(self, moment: datetime) -> float:
         """Seconds from the start to ``moment``."""
         return (moment - self.origin).total_seconds()
@@ -230,11 +240,11 @@ def simulate(
     records: list[RequestRecord] = []
     logins: list[RequestRecord] = []
     probes: list[dict[str, bool]] = []
-    times = scenario.probe_times()
+    times: list[float] = []  # when each probe finished: on the wall clock, a busy machine makes probes late
     with clock:
         pending = iter(events)
         upcoming = next(pending, None)
-        for when in [*times, math.inf]:
+        for when in [*scenario.probe_times(), math.inf]:
             while upcoming is not None and upcoming.at <= when:
                 clock.move_to(upcoming.at)
                 held = _apply(approach, upcoming, user, held, stolen, records, clock)
@@ -247,6 +257,7 @@ def simulate(
             seen = {f"user {kind}": approach.probe(kind, value) for kind, value in held.items()}
             seen.update({f"stolen {kind}": approach.probe(kind, value) for kind, value in stolen.items()})
             probes.append(seen)
+            times.append(round(clock.now(), 6))
     labels = list(dict.fromkeys(label for seen in probes for label in seen))
     labels.sort(key=lambda label: label.startswith("stolen"))
     series = {label: [seen.get(label) for seen in probes] for label in labels}

@@ -22,7 +22,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[LocalRedisServer]:
-    """A real redis-server for the whole run; a visible skip locally, a failure under CI=true."""
+    """A real redis-server for the whole run (one per pytest-xdist worker); a visible skip locally, a failure under CI=true."""
     if shutil.which("redis-server") is None:
         reason = "redis-server is not installed"
         if IN_CI:
