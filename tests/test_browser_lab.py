@@ -17,16 +17,15 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 
 from authkit.browser import FLAGS, INSTALL_HINT, BrowserMissing, find_chromium, launch_options, spki_pin
-from authkit.passwords import verify_password
+from authkit.passwords import hash_password, verify_password
 from authkit.redis import connect
 from authkit.sessions import SessionStore
-from authkit.web.cookie_app import COOKIE_NAME, DemoUser
+from authkit.web.cookie_app import COOKIE_NAME, DEMO_ACCOUNTS, DemoUser, demo_users
 from authkit.web.lab import Lab, attacker
 from authkit.web.lab import experiments as ex
 from authkit.web.lab.attacker import Loot, create_attacker_app
-from authkit.web.lab.bank import ACCOUNT_COOKIE, BankState, create_bank_app
+from authkit.web.lab.bank import ACCOUNT_COOKIE, LAB_COST, BankState, create_bank_app
 from authkit.web.lab.recorder import Recorder
-from authkit.web.lab.servers import LAB_LOG2_N, light_hash
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 
@@ -85,10 +84,10 @@ def test_spki_pin_is_the_hash_of_the_served_key() -> None:
         assert spki_pin(server.url) == expected.decode()
 
 
-def test_light_hash_is_a_phc_string_the_course_verifies() -> None:
-    stored = light_hash("correct horse")
-    assert stored.startswith(f"$scrypt$ln={LAB_LOG2_N},r=8,p=1$")
-    assert verify_password("correct horse", stored) and not verify_password("correct horsf", stored)
+def test_the_lab_accounts_and_its_decoy_use_the_lab_cost() -> None:
+    stored = demo_users(LAB_COST)["alice"].password_hash
+    assert stored.startswith(f"$scrypt$ln={LAB_COST.log2_n},r=8,p=1$") and LAB_COST.log2_n < 17
+    assert verify_password(DEMO_ACCOUNTS["alice"][0], stored) and not verify_password("correct horsf", stored)
 
 
 # --- the lab's sites, through Flask's test client --------------------------------------------------
@@ -97,7 +96,7 @@ def test_light_hash_is_a_phc_string_the_course_verifies() -> None:
 @pytest.fixture
 def bank() -> tuple[Flask, BankState, SessionStore]:
     store, state = SessionStore(connect(fresh=True)), BankState()
-    users = {"alice": DemoUser(light_hash("pw"), ("transfer",))}
+    users = {"alice": DemoUser(hash_password("pw", LAB_COST), ("transfer",))}
     wsgi = create_bank_app(state, store, users, {})
     app = Flask(__name__)
     app.wsgi_app = wsgi  # a test client around the dispatcher

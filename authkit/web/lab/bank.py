@@ -18,7 +18,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from authkit.errors import SessionError, TokenError
-from authkit.passwords import verify_login
+from authkit.passwords import ScryptCost, verify_login
 from authkit.refresh import TokenService
 from authkit.sessions import SessionStore
 from authkit.web.cookie_app import COOKIE_NAME, DemoUser, origin_reason, request_origin, session_cookie
@@ -73,6 +73,10 @@ HOST_PREFIX_ATTEMPTS = {
     "__Host-path": "Secure; Path=/lab",
 }
 
+#: scrypt cost of the lab's accounts: 2**10, not the course's 2**17, so a login takes milliseconds, not a second.
+#: Password hashing is notebook 05's subject; here it would only slow the browser down.
+LAB_COST = ScryptCost(log2_n=10)
+
 
 @dataclass
 class BankState:
@@ -106,7 +110,7 @@ def create_refresh_cookie_app(service: TokenService, users: Mapping[str, Any],
         body = request.get_json(silent=True) or {}
         user = users.get(body.get("username")) if isinstance(body.get("username"), str) else None
         password = body.get("password")
-        if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None):
+        if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None, LAB_COST):
             return refuse(400, "invalid_grant")
         return answer(service.login(body["username"], scope=user.scope))
 
@@ -200,7 +204,7 @@ def create_bank_app(state: BankState, store: SessionStore, users: Mapping[str, D
         """A form login with no Origin check: another site can log the browser in as anyone it knows."""
         username, password = request.form.get("username", ""), request.form.get("password", "")
         user = users.get(username)
-        if not verify_login(password, user.password_hash if user else None):
+        if not verify_login(password, user.password_hash if user else None, LAB_COST):
             return jsonify(error="invalid_credentials"), 401
         session = store.create(username, roles=user.roles, label="unprotected form login")
         response = jsonify(user=username)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import base64
-import hashlib
-import secrets
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +19,7 @@ from authkit.web import bearer_app, cookie_app
 from authkit.web.bff import create_bff_app, create_key_publisher
 from authkit.web.jwks import JWKS_PATH, create_resource_app
 from authkit.web.lab.attacker import Loot, create_attacker_app
-from authkit.web.lab.bank import BankState, create_bank_app, create_refresh_cookie_app
+from authkit.web.lab.bank import LAB_COST, BankState, create_bank_app, create_refresh_cookie_app
 from authkit.web.lab.recorder import Recorder
 from authkit.web.server import RunningServer, serve
 from authkit.web.tls import LocalTLS
@@ -34,19 +31,6 @@ BFF_ISSUER, BFF_AUDIENCE = "https://bff.bank.example", "https://internal.bank.ex
 #: The password of each demo user for each way of logging in.
 PASSWORDS = {"token": bearer_app.DEMO_ACCOUNTS, "refresh-cookie": bearer_app.DEMO_ACCOUNTS,
              "cookie": cookie_app.DEMO_ACCOUNTS, "bff": cookie_app.DEMO_ACCOUNTS}
-
-
-#: scrypt cost of the lab's accounts: 2**10, not the course's 2**17, so a login takes milliseconds, not a second.
-#: Password hashing is notebook 05's subject; here it would only slow the browser down.
-LAB_LOG2_N = 10
-
-
-def light_hash(password: str) -> str:
-    """A PHC scrypt string (the format ``authkit.passwords`` reads) at the lab's low cost."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=1 << LAB_LOG2_N, r=8, p=1, dklen=32)
-    b64 = lambda raw: base64.b64encode(raw).decode().rstrip("=")
-    return f"$scrypt$ln={LAB_LOG2_N},r=8,p=1${b64(salt)}${b64(digest)}"
 
 
 _running: list[Lab] = []
@@ -68,8 +52,7 @@ class Lab:
         self.bank_url, self.bank_named_url = f"https://127.0.0.1:{bank_port}", f"https://app.bank.localhost:{bank_port}"
         self.attacker_url = f"https://localhost:{attacker_port}"
         self.sibling_url = f"https://evil.bank.localhost:{attacker_port}"
-        self.users = {name: cookie_app.DemoUser(light_hash(password), roles)
-                      for name, (password, roles) in cookie_app.DEMO_ACCOUNTS.items()}
+        self.users = cookie_app.demo_users(LAB_COST)
         self.minted: list[str] = []
         self.state = BankState()
         mounts = self._services({self.bank_url, self.bank_named_url})
@@ -84,10 +67,10 @@ class Lab:
 
     def _services(self, trusted: set[str]) -> dict[str, Any]:
         """The course's apps by the path the bank mounts them under (the BFF's two helper servers start here)."""
-        api_users = {name: bearer_app.User(light_hash(password), scope)
-                     for name, (password, scope) in bearer_app.DEMO_ACCOUNTS.items()}
+        api_users = bearer_app.demo_users(LAB_COST)
         keys = KeySet(SigningKey.generate("EdDSA"))
-        api = bearer_app.create_app({"ISSUER": API_ISSUER, "AUDIENCE": API_AUDIENCE, "USERS": api_users},
+        api = bearer_app.create_app({"ISSUER": API_ISSUER, "AUDIENCE": API_AUDIENCE, "USERS": api_users,
+                                     "PASSWORD_COST": LAB_COST},
                                     redis_client=self.redis, keys=keys)
         verifier = TokenVerifier(keys, issuer=API_ISSUER, audience=API_AUDIENCE)
         guard = AccessGuard(verifier, "denylist+version", RevocationStore(self.redis))  # as the bearer API's
@@ -100,8 +83,8 @@ class Lab:
         self.servers += [publisher, internal]
         bff = create_bff_app(self.store, bff_keys, internal_url=internal.url, issuer=BFF_ISSUER,
                              audience=BFF_AUDIENCE, users=self.users, trusted_origins=trusted,
-                             on_mint=self.minted.append)
-        cookie = cookie_app.create_cookie_app(self.store, self.users, trusted_origins=trusted)
+                             password_cost=LAB_COST, on_mint=self.minted.append)
+        cookie = cookie_app.create_cookie_app(self.store, self.users, trusted_origins=trusted, password_cost=LAB_COST)
         return {"/bearer": api, "/cookie": cookie, "/rt": create_refresh_cookie_app(service, api_users, trusted),
                 "/bff": bff}
 
