@@ -12,14 +12,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
 
-from authkit.course.notebooks import ROOT
-
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from authkit.experiments import RequestCost, SlideCost
     from authkit.measure import Row
+    from authkit.rotation import RotationTimeline
     from authkit.timeline import Timeline
 
-FIGURES_DIR = ROOT / "build" / "figures"
+#: Figures are also saved as PNG files under the repository's build/ folder.
+FIGURES_DIR = Path(__file__).resolve().parents[1] / "build" / "figures"
 
 
 def save_figure(fig: Figure, name: str, folder: Path | None = None) -> Path:
@@ -302,4 +304,124 @@ def bench_ratios(rows: Sequence[Row], folder: Path) -> Figure:
     ax.set_title("make bench: each cost as a ratio to its bare anchor, measured side by side in one run")
     fig.tight_layout()
     save_figure(fig, "ratios", folder)
+    return fig
+
+
+# --- notebook 02: key rotation -------------------------------------------------------------------
+
+#: Each role's keys in shades of one hue, oldest lightest: access keys green, refresh keys blue.
+KEY_SHADES = {"access": ("#a1d99b", "#31a354", "#006d2c"), "refresh": ("#9ecae1", "#3182bd", "#08519c")}
+EXPIRED = "#bdbdbd"
+_DAY = 86400.0
+
+
+def _days(at: timedelta) -> float:
+    return at.total_seconds() / _DAY
+
+
+def _key_roles(timeline: RotationTimeline) -> dict[str, str]:
+    """Each kid's role ("access" or "refresh") in order of first appearance: from its key events, else its tokens."""
+    declared: dict[str, str] = {}
+    for event in timeline.key_events:
+        declared.setdefault(event.kid, event.role)
+    signed: dict[str, str] = {}
+    for check in timeline.checks:
+        signed.setdefault(check.kid, check.kind)
+    seen = sorted([(e.at, e.kid) for e in timeline.key_events] + [(c.at, c.kid) for c in timeline.checks])
+    return {kid: declared.get(kid) or signed[kid] for _, kid in seen}
+
+
+def _key_colours(roles: dict[str, str]) -> dict[str, str]:
+    """One colour per kid: its role's hue, darker for each newer key of that role."""
+    colours: dict[str, str] = {}
+    for kid, role in roles.items():
+        shades = KEY_SHADES[role]
+        older = sum(1 for other in colours if roles[other] == role)
+        colours[kid] = shades[min(older, len(shades) - 1)]
+    return colours
+
+
+def _key_row(ax: Axes, timeline: RotationTimeline, kid: str, y: float, colour: str, end: float) -> None:
+    """One key: pale while in its set, solid while it signs; where a retire was refused, and when it was retired."""
+    roles = _key_roles(timeline)
+    events = [e for e in timeline.key_events if roles.get(e.kid) == roles[kid]]
+
+    def first(action: str, of: str, default: float) -> float:
+        return min((_days(e.at) for e in events if e.kid == of and e.action == action), default=default)
+
+    promoted = {other: first("promoted", other, 0.0) for other, role in roles.items() if role == roles[kid]}
+    start = min(first("added", kid, end), promoted[kid])
+    stop = first("retired", kid, end)
+    signs_until = min((t for t in promoted.values() if t > promoted[kid]), default=stop)
+    ax.barh(y, stop - start, left=start, height=0.6, color=colour, alpha=0.4, gid=kid)
+    ax.barh(y, signs_until - promoted[kid], left=promoted[kid], height=0.6, color=colour, gid=f"{kid} signs")
+    if stop < end:
+        ax.text(stop + 0.1, y, "retired", va="center", fontsize=7)
+    for event in events:
+        if event.kid == kid and event.action == "retire refused":
+            ax.plot(_days(event.at), y, marker="v", color="#333333", markersize=5)
+            ax.text(_days(event.at) + 0.15, y, "retire refused: tokens it signed are live", va="center", fontsize=7)
+
+
+def _rotation_panel(ax: Axes, timeline: RotationTimeline, title: str, colours: dict[str, str]) -> None:
+    """One row per key, then one per user and token kind with a mark per check: accepted, expired, logged out."""
+    end = max(_days(c.at) for c in timeline.checks)
+    roles = _key_roles(timeline)
+    order = list(dict.fromkeys(roles.values()))
+    kids = sorted(roles, key=lambda kid: order.index(roles[kid]))  # access keys first, each role oldest first
+    holders = list(dict.fromkeys((c.user, c.kind) for c in timeline.checks))
+    rows = [f"key {kid}" for kid in kids] + [f"{user}'s {kind} token" for user, kind in holders]
+    y_of = {label: len(rows) - 1 - i for i, label in enumerate(rows)}
+    for kid in kids:
+        _key_row(ax, timeline, kid, y_of[f"key {kid}"], colours[kid], end)
+    for user, kind in holders:
+        checks = [c for c in timeline.checks if (c.user, c.kind) == (user, kind)]
+        y = y_of[f"{user}'s {kind} token"]
+        accepted = [c for c in checks if c.outcome == "accepted"]
+        expired = [c for c in checks if c.outcome != "accepted" and not c.live]
+        logged_out = [c for c in checks if c.outcome != "accepted" and c.live]
+        ax.scatter([_days(c.at) for c in accepted], [y] * len(accepted), marker="s", s=14,
+                   c=[colours[c.kid] for c in accepted], gid="accepted")
+        ax.scatter([_days(c.at) for c in expired], [y] * len(expired), marker=".", s=10, color=EXPIRED, gid="expired")
+        ax.scatter([_days(c.at) for c in logged_out], [y] * len(logged_out), marker="x", s=30, color=LOGOUT,
+                   gid="logged out")
+    users = sorted({c.user for c in timeline.logged_out()})
+    ax.set_title(f"{title}: {', '.join(users) + ' logged out' if users else 'nobody logged out'}", fontsize=10,
+                 loc="left")
+    ax.set_yticks([y_of[label] for label in rows], rows, fontsize=8)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.set_xlim(-0.2, end + 0.2)
+    ax.set_xticks(range(int(end) + 1))
+    ax.grid(axis="x", color="#eeeeee")
+    ax.set_axisbelow(True)
+
+
+def key_rotation(runs: dict[str, RotationTimeline]) -> Figure:
+    """One panel per ``simulate_rotation`` run: when each key signs, and which of the users' tokens still verify."""
+    from matplotlib.lines import Line2D
+
+    roles: dict[str, str] = {}
+    for timeline in runs.values():
+        for kid, role in _key_roles(timeline).items():
+            roles.setdefault(kid, role)
+    order = list(dict.fromkeys(roles.values()))
+    colours = _key_colours({kid: roles[kid] for kid in sorted(roles, key=lambda kid: order.index(roles[kid]))})
+    heights = [len(_key_roles(t)) + len({(c.user, c.kind) for c in t.checks}) for t in runs.values()]
+    fig, axes = plt.subplots(len(runs), 1, figsize=(12, 0.3 * sum(heights) + 0.8 * len(runs) + 1.0), sharex=True,
+                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, (title, timeline) in zip(axes[:, 0], runs.items()):
+        _rotation_panel(ax, timeline, title, colours)
+    axes[-1, 0].set_xlabel("days after the first login (virtual time; every token checked every 6 hours)")
+    handles = [Patch(color=colour, label=kid) for kid, colour in colours.items()]
+    handles += [
+        Patch(color="#777777", label="solid: the key signs new tokens"),
+        Patch(color="#777777", alpha=0.4, label="pale: it signs no more, still verifies"),
+        Line2D([], [], marker="s", linestyle="", color="#777777", label="token accepted (colour: its key)"),
+        Line2D([], [], marker=".", linestyle="", color=EXPIRED, label="refused: it had expired anyway"),
+        Line2D([], [], marker="x", linestyle="", color=LOGOUT, label="refused while valid: logged out"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    fig.suptitle("Rotating the signing keys: does anyone get logged out?")
+    fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
+    save_figure(fig, "02_key_rotation")
     return fig

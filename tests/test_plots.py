@@ -49,7 +49,9 @@ def test_each_figure_is_saved_as_a_png(name: str, draw, figures_dir: Path) -> No
 
 
 def test_figures_go_under_build_figures_at_the_repository_root() -> None:
-    assert DEFAULT_FIGURES_DIR == Path(plots.ROOT) / "build" / "figures"
+    from authkit.course.notebooks import ROOT
+
+    assert DEFAULT_FIGURES_DIR == ROOT / "build" / "figures"
 
 
 def test_the_revocation_figure_labels_every_window() -> None:
