@@ -77,7 +77,8 @@ _TOUCH = """
 local record = redis.call('GET', KEYS[1])
 if not record then return '' end
 local at = redis.call('PEXPIRETIME', KEYS[1])
-if at <= tonumber(ARGV[2]) then
+-- a retired record (an ID replaced by a rotation) keeps the end of its grace as its expiry: never slide it
+if at <= tonumber(ARGV[2]) and string.sub(record, 1, 1) ~= 'R' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[1])
   return '1' .. ARGV[1] .. '|' .. record
 end
@@ -99,9 +100,10 @@ if state == 'S' then roles = redis.call('GET', KEYS[4]) or '' end
 local head = '|' .. created .. '|' .. absolute .. '|'
 local new = 'L' .. head .. '|' .. roles .. '|' .. (ARGV[4] ~= '' and ARGV[1] or '') .. '|' .. label
 redis.call('SET', KEYS[2], new, 'PXAT', ARGV[3])  -- first write: at maxmemory the script stops here, changing nothing
+-- add before removing: an index emptied even for a moment is deleted, and would come back without its expiry
+redis.call('ZADD', KEYS[3], absolute, ARGV[2])
 if link ~= '' then redis.call('DEL', ARGV[5] .. link) redis.call('ZREM', KEYS[3], '~' .. link) end
 redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZADD', KEYS[3], absolute, ARGV[2])
 if ARGV[4] == '' then
   redis.call('DEL', KEYS[1])
 else
@@ -446,6 +448,8 @@ class SessionStore:
                  rotate: bool, last: int, idle_deadline: int, wrote: bool = True) -> Session:
         """A record that is not plainly live: rotate a privilege-changed one, honour a retired one in its grace."""
         state, created, _, until, roles, _, label = record.split("|", 6)
+        if state == "R" and wrote:  # GETEX slid a retired record: give it back the end of its grace
+            self._expire_retired(user_id, handle, int(until), now)
         new_id = None
         if state == "S" and rotate:
             try:
@@ -462,6 +466,15 @@ class SessionStore:
             raise SessionError("unknown", _REFUSALS["unknown"])  # replaced by a new ID, and the grace is over
         return Session(new_id or session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
                        absolute, now, wrote, rotated=new_id is not None, retired=state == "R")
+
+    def _expire_retired(self, user_id: str, handle: str, until: int, now: int) -> None:
+        """A retired record lives only to the end of its grace (one more round trip, for a replaced ID only)."""
+        key = f"{self._tag}{user_id}}}:{handle}"
+        with fail_closed("session store"):
+            if now >= until:
+                self.client.unlink(key)
+            else:
+                self.client.pexpireat(key, until - 1)
 
     def _rotate_id(self, user_id: str, handle: str, absolute: int, now: int, grace_end: str) -> tuple[str | None, str | None]:
         """Move the record to a fresh ID: ``(new ID, new record)``, ``(None, retired record)`` if another

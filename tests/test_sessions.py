@@ -570,3 +570,31 @@ def _dump(client: redis.Redis) -> str:
         else:
             raise AssertionError(f"unexpected key type {kind} for {key}")
     return "\n".join(parts)
+
+
+@pytest.mark.parametrize("rotation", ["privilege change", "explicit rotate"])
+def test_rotating_a_users_only_session_keeps_the_index_expiring(redis_client: redis.Redis, clock: Clock,
+                                                                rotation: str) -> None:
+    store = SessionStore(redis_client, idle=IDLE, absolute=ABSOLUTE)
+    session = store.create("bob", roles=["transfer"])
+    if rotation == "privilege change":
+        store.set_roles("bob", ["reader"])
+        assert store.validate(session.id).rotated
+    else:
+        store.rotate(session.id)
+    assert redis_client.pttl(store.key("bob", "index")) > 0, "the index keeps an expiry: no key without one"
+
+
+def test_presenting_a_replaced_id_never_keeps_its_record_past_the_grace(redis_client: redis.Redis,
+                                                                        clock: Clock) -> None:
+    store = SessionStore(redis_client, idle=IDLE, absolute=ABSOLUTE, rotation_grace=300 * MS)
+    session = store.create("bob", roles=["transfer"])
+    store.set_roles("bob", ["reader"])
+    assert store.validate(session.id).rotated
+    old_record = store.key("bob", session_handle(session.id))
+    grace_ends = redis_client.pexpiretime(old_record)
+    assert store.validate(session.id).retired  # a request still in flight with the old ID
+    assert redis_client.pexpiretime(old_record) == grace_ends, "a replaced ID does not slide its record"
+    clock(300 * MS)
+    assert reason(lambda: store.validate(session.id)) == "unknown"
+    assert not redis_client.exists(old_record)
