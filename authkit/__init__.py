@@ -1,12 +1,22 @@
 """authkit: JWT bearer tokens and Redis-backed server sessions, built to the standards."""
 
-# tokens
-from authkit.errors import TOKEN_REASONS, TokenError, WeakKeyError
+# tokens and keys
+from authkit.errors import (
+    KEY_REASONS,
+    RETIRE_REASONS,
+    TOKEN_REASONS,
+    KeyImportError,
+    KeyRetirementError,
+    TokenError,
+    WeakKeyError,
+)
 from authkit.keys import KeySet, SigningKey
+from authkit.remote_keys import RemoteKeySet
 from authkit.tokens import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TokenIssuer, TokenVerifier
 
 # refresh and revocation
 from authkit.errors import REVOCATION_REASONS
+from authkit.refresh import GRACE as REFRESH_GRACE
 from authkit.refresh import NaiveRotation, RefreshFamilies, TokenPair, TokenService
 from authkit.revocation import (
     DENYLIST,
@@ -19,22 +29,48 @@ from authkit.revocation import (
     Strategy,
 )
 
-# sessions
+# durability of revocation across Redis restarts
+from authkit.durability import (
+    PersistenceReport,
+    PersistenceWarning,
+    RecoveryInProgress,
+    RollbackDetected,
+    check_persistence,
+)
+
+# sessions and passwords
 from authkit.errors import CSRF_REASONS, SESSION_REASONS, CsrfRejected, SessionError, StoreUnavailable
-from authkit.passwords import hash_password, verify_login, verify_password
-from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, Session, SessionStore, SessionSummary, session_handle
+from authkit.passwords import ScryptCost, hash_password, verify_login, verify_password
+from authkit.sessions import (
+    DEFAULT_ABSOLUTE,
+    DEFAULT_IDLE,
+    DEFAULT_ROTATION_GRACE,
+    Session,
+    SessionStore,
+    SessionSummary,
+    session_csrf_token,
+    session_handle,
+)
+
+# deployment
+from authkit.errors import CONFIG_REASONS, ConfigError
 
 # timeline and plots (authkit.plots needs matplotlib: import it as a module, `from authkit import plots`)
 from authkit.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
 from authkit.timeline import Event, RealClock, RequestRecord, Scenario, Timeline, VirtualClock, simulate
 
 __all__ = [
-    # tokens
+    # tokens and keys
     "TOKEN_REASONS",
     "TokenError",
     "WeakKeyError",
+    "KEY_REASONS",
+    "KeyImportError",
+    "RETIRE_REASONS",
+    "KeyRetirementError",
     "SigningKey",
     "KeySet",
+    "RemoteKeySet",
     "ACCESS_TOKEN_TYPE",
     "REFRESH_TOKEN_TYPE",
     "TokenIssuer",
@@ -42,6 +78,7 @@ __all__ = [
     # refresh and revocation
     "REVOCATION_REASONS",
     "RefreshFamilies",
+    "REFRESH_GRACE",
     "NaiveRotation",
     "TokenPair",
     "TokenService",
@@ -53,12 +90,19 @@ __all__ = [
     "DENYLIST",
     "VERSION",
     "DENYLIST_AND_VERSION",
-    # sessions
+    # durability of revocation across Redis restarts
+    "check_persistence",
+    "PersistenceReport",
+    "PersistenceWarning",
+    "RollbackDetected",
+    "RecoveryInProgress",
+    # sessions and passwords
     "SESSION_REASONS",
     "SessionError",
     "CSRF_REASONS",
     "CsrfRejected",
     "StoreUnavailable",
+    "ScryptCost",
     "hash_password",
     "verify_password",
     "verify_login",
@@ -66,8 +110,13 @@ __all__ = [
     "Session",
     "SessionSummary",
     "session_handle",
+    "session_csrf_token",
     "DEFAULT_IDLE",
     "DEFAULT_ABSOLUTE",
+    "DEFAULT_ROTATION_GRACE",
+    # deployment
+    "CONFIG_REASONS",
+    "ConfigError",
     # timeline and plots
     "Approach",
     "StatelessJWT",

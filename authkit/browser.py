@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from authkit.errors import AuthkitError
+from authkit.errors import BrowserMissing
 
 ENV_VAR = "AUTHKIT_CHROMIUM"
 INSTALL_HINT = "apt-get install chromium (or, where the network allows, python -m playwright install chromium)"
@@ -37,12 +37,6 @@ INSTALL_HINT = "apt-get install chromium (or, where the network allows, python -
 #: What this machine needs on top of Playwright's own switches: no GPU, no calls home, no first-run UI.
 FLAGS = ("--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run",
          "--disable-sync")
-
-
-class BrowserMissing(AuthkitError):
-    """No Chromium binary was found: the message says how to install one."""
-
-    reason = "browser_missing"
 
 
 def find_chromium() -> str | None:

@@ -18,22 +18,12 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from authkit.errors import AuthkitError
+from authkit.errors import AuthkitError, ConfigError
 from authkit.keys import KeySet, SigningKey
+from authkit.passwords import DEFAULT_COST, ScryptCost
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only
-
-
-class ConfigError(AuthkitError):
-    """A deployment setting is ``missing`` or ``invalid``; ``variable`` names the environment variable."""
-
-    reason = "invalid"
-    reasons = ("missing", "invalid")
-
-    def __init__(self, reason: str, variable: str, message: str) -> None:
-        super().__init__(reason, f"{variable}: {message}")
-        self.variable = variable
 
 
 class Environment:
@@ -58,6 +48,13 @@ class Environment:
             raise ConfigError("invalid", name, f"{value!r} is not one of {sorted(choices)}")
         return value
 
+    def flag(self, name: str) -> bool:
+        """A switch: ``1`` on, ``0`` or unset off; anything else is refused rather than guessed."""
+        value = self.text(name, example="1", default="0")
+        if value not in ("0", "1"):
+            raise ConfigError("invalid", name, f"{value!r} is neither 1 (on) nor 0 (off)")
+        return value == "1"
+
     def seconds(self, name: str, default: timedelta, *, allow_zero: bool = False) -> timedelta:
         """A duration given as a whole number of seconds, ``default`` if unset."""
         value = self.text(name, example=str(int(default.total_seconds())), default="")
@@ -67,6 +64,18 @@ class Environment:
             least = "0" if allow_zero else "1"
             raise ConfigError("invalid", name, f"{value!r} is not a whole number of seconds (at least {least})")
         return timedelta(seconds=int(value))
+
+    def scrypt_cost(self, name: str = "AUTHKIT_SCRYPT_LOG2_N") -> ScryptCost:
+        """scrypt's cost for password hashes, given as log2 of N; OWASP's minimum (17) if unset."""
+        value = self.text(name, example=str(DEFAULT_COST.log2_n), default="")
+        if not value:
+            return DEFAULT_COST
+        try:
+            if not value.isascii() or not value.isdigit():
+                raise ValueError(f"{value!r} is not a whole number")
+            return ScryptCost(log2_n=int(value))
+        except ValueError as err:  # ScryptCost keeps the bounds
+            raise ConfigError("invalid", name, str(err)) from err
 
     def url(self, name: str, *, example: str, schemes: Collection[str] = ("http", "https")) -> str:
         """An absolute URL with one of ``schemes`` and a host (a socket path for ``unix``)."""

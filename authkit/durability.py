@@ -66,6 +66,10 @@ class RecoveryInProgress(redis.RedisError):
     """Another worker is purging after a restart that may have lost writes: refuse until it is done."""
 
 
+#: What a store built at start-up treats as "Redis is not there yet": it serves 503s until Redis answers.
+UNAVAILABLE_AT_STARTUP = (redis.ConnectionError, RollbackDetected, RecoveryInProgress)
+
+
 class _MarkerMoved(Exception):
     """Another connection wrote the marker between this one's read and its compare-and-set."""
 

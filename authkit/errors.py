@@ -61,6 +61,7 @@ class WeakKeyError(AuthkitError, ValueError):
     """A key is too weak to sign with: a short or guessable HMAC secret, or an RSA key under 2048 bits."""
 
     reason = "weak_key"
+    reasons = ("weak_key",)
 
 
 #: Why a key was not imported: RFC 7517 §4.2–4.4 (``use``, ``key_ops``, ``alg``), or a key authkit cannot use.
@@ -108,3 +109,27 @@ class CsrfRejected(AuthkitError):
 
     reason = "bad_token"
     reasons = CSRF_REASONS
+
+
+# --- deployment and the course's tools ------------------------------------------------------------
+
+#: Why a deployment setting was refused.
+CONFIG_REASONS = ("missing", "invalid")
+
+
+class ConfigError(AuthkitError):
+    """A deployment setting is ``missing`` or ``invalid``; ``variable`` names the environment variable."""
+
+    reason = "invalid"
+    reasons = CONFIG_REASONS
+
+    def __init__(self, reason: str, variable: str, message: str) -> None:
+        super().__init__(reason, f"{variable}: {message}")
+        self.variable = variable
+
+
+class BrowserMissing(AuthkitError):
+    """No Chromium binary was found for the browser lab: the message says how to install one."""
+
+    reason = "browser_missing"
+    reasons = ("browser_missing",)

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -102,39 +102,57 @@ class CommandLog:
 def count_round_trips(client: redis.Redis) -> Iterator[CommandLog]:
     """Record, from the server's MONITOR stream, every command the block sends.
 
-    Commands a Lua script runs inside the server are not round trips and are left
-    out. Needs a real server: fakeredis has no MONITOR.
+    Commands a Lua script runs inside the server are not round trips and are left out. The watcher
+    waits without a socket timeout, however long the block stays silent (a scrypt login on a loaded
+    machine); if its stream breaks off anyway, leaving the block raises ``RuntimeError``: a count that
+    may be short is never returned. Needs a real server: fakeredis has no MONITOR.
     """
     if is_fake(client):
         raise TypeError("count_round_trips needs a real redis-server (fakeredis has no MONITOR)")
     log = CommandLog()
     token = uuid.uuid4().hex
     armed_marker, end_marker = f"authkit-armed-{token}", f"authkit-end-{token}"
-    kwargs = {**client.connection_pool.connection_kwargs, "redis_connect_func": None}  # no check on the watcher
+    # The watcher: no durability check, and no socket timeout (the client's 2 s would end a silent wait).
+    kwargs = {**client.connection_pool.connection_kwargs, "redis_connect_func": None, "socket_timeout": None}
     watcher = redis.Redis(connection_pool=redis.ConnectionPool(**kwargs))
-    armed, finished = threading.Event(), threading.Event()
+    armed, ended, finished = threading.Event(), threading.Event(), threading.Event()
+    failures: list[Exception] = []
 
     def listen() -> None:
-        with watcher.monitor() as monitor:
-            for entry in monitor.listen():
-                command = entry["command"]
-                if end_marker in command:
-                    break
-                if armed_marker in command:
-                    armed.set()
-                elif armed.is_set() and entry.get("client_type") != "lua":
-                    log.commands.append(command)
-        finished.set()
+        try:
+            with watcher.monitor() as monitor:
+                for entry in monitor.listen():
+                    command = entry["command"]
+                    if end_marker in command:
+                        ended.set()
+                        return
+                    if armed_marker in command:
+                        armed.set()
+                    elif armed.is_set() and entry.get("client_type") != "lua":
+                        log.commands.append(command)
+        except Exception as err:  # the stream broke off: reported when the block ends, never swallowed
+            failures.append(err)
+        finally:
+            finished.set()
 
-    threading.Thread(target=listen, daemon=True).start()
+    threading.Thread(target=listen, daemon=True, name="authkit-round-trip-count").start()
     while not armed.wait(0.01):
+        if finished.is_set():
+            watcher.close()
+            cause = failures[0] if failures else None
+            raise RuntimeError("the MONITOR watcher could not start counting") from cause
         client.echo(armed_marker)
     try:
         yield log
     finally:
-        client.echo(end_marker)
-        finished.wait(5)
+        with suppress(redis.RedisError):  # the block's own error, if any, is the one to see
+            client.echo(end_marker)
+        finished.wait(10)
         watcher.close()
+    if not ended.is_set():
+        cause = failures[0] if failures else None
+        raise RuntimeError(f"the MONITOR watcher was lost after {log.round_trips} commands: the count would be "
+                           "short, so there is none") from cause
 
 
 @dataclass(frozen=True)

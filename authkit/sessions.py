@@ -35,6 +35,7 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from authkit.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import SessionError, StoreUnavailable
 from authkit.redis import connect, fail_closed, is_fake
 
@@ -308,8 +309,8 @@ class SessionStore:
         try:  # load now so a request's first EVALSHA is not answered NOSCRIPT (an extra round trip)
             for script in self._scripts:
                 client.script_load(script.script)
-        except redis.ConnectionError:
-            pass  # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
+        except UNAVAILABLE_AT_STARTUP:
+            pass  # Redis is down or recovering from lost writes: every call fails closed until it is back
 
     # keys --------------------------------------------------------------------------------------
     def key(self, user_id: str, suffix: str) -> str:

@@ -251,12 +251,13 @@ def main() -> None:
     reports = []
     with LocalRedisServer() as redis_server, tempfile.TemporaryDirectory(prefix="authkit-load-") as folder, \
             LocalTLS() as tls, ExitStack() as stack:
-        key_file = str(Path(folder) / "signing.jwks")
+        key_file, refresh_key_file = str(Path(folder) / "signing.jwks"), str(Path(folder) / "refresh.jwks")
         write_key_file(key_file, SigningKey.generate("EdDSA"))
+        write_key_file(refresh_key_file, SigningKey.generate("HS256"))
         gunicorn = {"workers": args.workers, "threads": args.threads}
         if args.service in ("bearer", "both"):
             env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-                   "AUTHKIT_ISSUER": "https://auth.example", "AUTHKIT_AUDIENCE": "https://api.example"}
+                   "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": "https://auth.example", "AUTHKIT_AUDIENCE": "https://api.example"}
             api = stack.enter_context(GunicornServer("authkit.web.wsgi:bearer_api()", env=env, **gunicorn))
             results = drive("bearer API", api, requests.Session, BearerUser, args.clients, args.seconds)
             reports.append(report("bearer API (login, /me, refresh, logout)", *results))

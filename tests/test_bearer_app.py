@@ -15,8 +15,10 @@ import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authkit import jws
 from authkit.keys import KeySet, SigningKey
 from authkit.redis import LocalRedisServer, connect, count_round_trips, free_port
+from authkit.refresh import GRACE
 from authkit.tokens import TokenIssuer
 from authkit.web.bearer_app import (
     DEMO_ACCOUNTS,
@@ -195,7 +197,8 @@ def test_bad_credentials_are_invalid_grant(api: str, account: dict[str, str]) ->
     assert response.json()["error_description"] == "unknown user or wrong password", "no hint which one"
 
 
-@pytest.mark.parametrize(("which", "reason"), [("garbage", "malformed"), ("access_token", "wrong_type")])
+# An access token's key is not among the refresh keys: refused before its typ is even read.
+@pytest.mark.parametrize(("which", "reason"), [("garbage", "malformed"), ("access_token", "unknown_key")])
 def test_bad_refresh_tokens_are_invalid_grant(api: str, alice: dict, which: str, reason: str) -> None:
     token = alice.get(which, which)
     response = requests.post(f"{api}/refresh", json={"refresh_token": token}, timeout=5)
@@ -203,18 +206,63 @@ def test_bad_refresh_tokens_are_invalid_grant(api: str, alice: dict, which: str,
     assert response.json() == {"error": "invalid_grant", "error_description": f"refresh token refused: {reason}"}
 
 
+def test_refresh_tokens_are_signed_and_verified_with_the_refresh_keys() -> None:
+    access, own = KeySet(SigningKey.generate("EdDSA", kid="access")), KeySet(SigningKey.generate("HS256", kid="rt"))
+    app = create_app(redis_client=connect(fresh=True), keys=access, refresh_keys=own)
+    client = app.test_client()
+    tokens = client.post("/login", json=ALICE).get_json()
+    assert (jws.read_header(tokens["access_token"])["kid"], jws.read_header(tokens["refresh_token"])["kid"]) == (
+        "access", "rt")
+    family = app.extensions["authkit.bearer"].verifier.verify_refresh(tokens["refresh_token"])["fam"]
+    under_the_access_key = TokenIssuer(access, issuer=app.config["ISSUER"], audience=app.config["AUDIENCE"]
+                                       ).issue_refresh("alice", claims={"fam": family})
+    refused = client.post("/refresh", json={"refresh_token": under_the_access_key}).get_json()
+    assert refused["error_description"] == "refresh token refused: unknown_key"
+    assert client.post("/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 200
+
+
 # --- flows on both Redis backends ------------------------------------------------------------------
 
 
 def test_refresh_rotates_and_reuse_kills_the_family(fresh_api: str) -> None:
-    first = login(fresh_api)
-    second = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
-    assert second.status_code == 200 and second.headers["Cache-Control"] == "no-store"
-    assert requests.get(f"{fresh_api}/me", headers=bearer(second.json()["access_token"]), timeout=5).ok
-    replay = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
-    assert replay.json()["error_description"] == "refresh token refused: reused"
-    newest = requests.post(f"{fresh_api}/refresh", json={"refresh_token": second.json()["refresh_token"]}, timeout=5)
+    with time_machine.travel(time.time(), tick=False) as clock:
+        first = login(fresh_api)
+        second = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
+        assert second.status_code == 200 and second.headers["Cache-Control"] == "no-store"
+        assert requests.get(f"{fresh_api}/me", headers=bearer(second.json()["access_token"]), timeout=5).ok
+        clock.shift(GRACE + timedelta(milliseconds=1))  # a repeat within the grace is a retry, not a reuse
+        replay = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
+        assert replay.json()["error_description"] == "refresh token refused: reused"
+        newest = requests.post(f"{fresh_api}/refresh", json={"refresh_token": second.json()["refresh_token"]},
+                               timeout=5)
     assert newest.json()["error_description"] == "refresh token refused: revoked"
+
+
+def test_a_repeat_within_the_grace_gets_the_same_pair(fresh_api: str) -> None:
+    """A second tab or a retry presents the token just rotated: the same successor, an equal access token."""
+    with time_machine.travel(time.time(), tick=False) as clock:
+        first = login(fresh_api)
+        body = {"refresh_token": first["refresh_token"]}
+        rotated = requests.post(f"{fresh_api}/refresh", json=body, timeout=5)
+        clock.shift(GRACE - timedelta(milliseconds=1))
+        repeat = requests.post(f"{fresh_api}/refresh", json=body, timeout=5)
+        me = [requests.get(f"{fresh_api}/me", headers=bearer(r.json()["access_token"]), timeout=5)
+              for r in (rotated, repeat)]
+        onward = requests.post(f"{fresh_api}/refresh", json={"refresh_token": repeat.json()["refresh_token"]},
+                               timeout=5)
+    assert (rotated.status_code, repeat.status_code, onward.status_code) == (200, 200, 200), repeat.text
+    assert repeat.json()["refresh_token"] == rotated.json()["refresh_token"]
+    same = {name: value for name, value in rotated.json().items() if name != "access_token"}
+    assert {name: value for name, value in repeat.json().items() if name != "access_token"} == same
+    assert [r.json() for r in me] == [{"sub": "alice", "scope": "read"}] * 2
+
+
+def test_with_no_grace_a_repeat_is_reuse_at_once(redis_client: redis.Redis) -> None:
+    with serve(create_app({"GRACE": timedelta(0)}, redis_client=redis_client)) as running:
+        body = {"refresh_token": login(running.url)["refresh_token"]}
+        assert requests.post(f"{running.url}/refresh", json=body, timeout=5).status_code == 200
+        repeat = requests.post(f"{running.url}/refresh", json=body, timeout=5)
+    assert repeat.json()["error_description"] == "refresh token refused: reused"
 
 
 # (strategy, /me status after /logout, /me status on another device after /logout-all)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import os
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -210,7 +211,10 @@ def test_the_browser_thread_works_where_an_asyncio_loop_runs(browser_lab: Lab) -
             page.goto(browser_lab.bank_url)
             return page.text_content("#status")
 
-    assert asyncio.run(inside_a_loop()) == "ready"
+    # A thread of its own: pytest-playwright's `page` (tests/test_lab_browser.py) leaves its loop running
+    # in the main thread for the rest of the session, and asyncio.run refuses to start a second one there.
+    with ThreadPoolExecutor(1) as kernel:
+        assert kernel.submit(asyncio.run, inside_a_loop()).result(timeout=60) == "ready"
 
 
 def test_a_fresh_profile_per_victim(browser_lab: Lab) -> None:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import stat
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+import time_machine
 
 from authkit.config import ConfigError, Environment, load_key_file, private_jwk, write_key_file
 from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import LocalRedisServer, free_port
+from authkit.refresh import GRACE
 from authkit import jws
 from authkit.tokens import TokenIssuer, TokenVerifier
 from authkit.web import wsgi
@@ -28,6 +32,8 @@ from authkit.web.server import GunicornServer, serve
 from authkit.web.tls import LocalTLS
 
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"
+# The throwaway servers keep nothing on disk: the start-up check warns about each, as it must.
+pytestmark = pytest.mark.filterwarnings("ignore::authkit.durability.PersistenceWarning")
 ALICE = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
 
 
@@ -39,9 +45,16 @@ def key_file(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def bearer_env(redis_server: LocalRedisServer, key_file: str) -> dict[str, str]:
+def refresh_key_file(tmp_path: Path) -> str:
+    path = str(tmp_path / "refresh.jwks")
+    assert wsgi.main(["keygen", "--out", path, "--alg", "HS256", "--kid", "refresh-2026-05"]) == 0
+    return path
+
+
+@pytest.fixture
+def bearer_env(redis_server: LocalRedisServer, key_file: str, refresh_key_file: str) -> dict[str, str]:
     return {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-            "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
+            "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
 
 
 def config_error(build, env: dict[str, str]) -> ConfigError:
@@ -137,6 +150,8 @@ SETTING_CASES = [
     ("AUTHKIT_REDIS_URL", "unix://", "invalid"),
     ("AUTHKIT_SIGNING_KEYS", None, "missing"),
     ("AUTHKIT_SIGNING_KEYS", "  ", "missing"),
+    ("AUTHKIT_REFRESH_KEYS", None, "missing"),
+    ("AUTHKIT_REFRESH_KEYS", "/nowhere/refresh.jwks", "invalid"),
     ("AUTHKIT_ISSUER", None, "missing"),
     ("AUTHKIT_AUDIENCE", None, "missing"),
     ("AUTHKIT_ACCESS_TTL", "15m", "invalid"),
@@ -146,7 +161,11 @@ SETTING_CASES = [
     ("AUTHKIT_ACCESS_TTL", "٣", "invalid"),
     ("AUTHKIT_REFRESH_TTL", "a day", "invalid"),
     ("AUTHKIT_REVOCATION", "denylist+versions", "invalid"),
-    ("AUTHKIT_REFRESH_OVERLAP", "-1", "invalid"),
+    ("AUTHKIT_REFRESH_GRACE", "-1", "invalid"),
+    ("AUTHKIT_SCRYPT_LOG2_N", "0", "invalid"),
+    ("AUTHKIT_SCRYPT_LOG2_N", "21", "invalid"),  # above ScryptCost's bound
+    ("AUTHKIT_SCRYPT_LOG2_N", "ten", "invalid"),
+    ("AUTHKIT_REFRESH_GRACE", "1209600", "invalid"),  # as long as the refresh lifetime
 ]
 
 
@@ -191,28 +210,143 @@ def test_trusted_origins_accept_a_list() -> None:
 
 
 def test_settings_reach_the_bearer_api(bearer_env: dict[str, str]) -> None:
-    env = {**bearer_env, "AUTHKIT_ACCESS_TTL": "60", "AUTHKIT_REFRESH_TTL": "3600", "AUTHKIT_REVOCATION": "version"}
+    env = {**bearer_env, "AUTHKIT_ACCESS_TTL": "60", "AUTHKIT_REFRESH_TTL": "3600", "AUTHKIT_REVOCATION": "version",
+           "AUTHKIT_REFRESH_GRACE": "0"}
     service = wsgi.bearer_api(env).extensions["authkit.bearer"]
     assert (service.issuer.issuer, service.issuer.audience) == (ISSUER, AUDIENCE)
     assert (service.issuer.access_ttl.total_seconds(), service.issuer.refresh_ttl.total_seconds()) == (60, 3600)
+    assert service.families.grace == timedelta(0)
+    assert wsgi.bearer_api(bearer_env).extensions["authkit.bearer"].families.grace == GRACE == timedelta(seconds=10)
     assert service.guard.strategy.name == "version"
     assert service.issuer.keys.current.kid == "2026-05"
 
 
 def test_two_instances_from_one_configuration_accept_each_others_tokens(bearer_env: dict[str, str]) -> None:
-    """What two worker processes do: each builds its own app from the same settings and key file."""
+    """What two worker processes do: each builds its own app from the same settings and key files."""
     first, second = wsgi.bearer_api(bearer_env).test_client(), wsgi.bearer_api(bearer_env).test_client()
     tokens = first.post("/login", json=ALICE).get_json()
+    assert jws.read_header(tokens["access_token"])["kid"] == "2026-05"
+    assert jws.read_header(tokens["refresh_token"])["kid"] == "refresh-2026-05", "signed with the refresh keys"
     me = second.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert (me.status_code, me.get_json()["sub"]) == (200, "alice")
     refreshed = second.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.get_json()
+    again = first.post("/refresh", json={"refresh_token": refreshed.get_json()["refresh_token"]})
+    assert again.status_code == 200, again.get_json()
 
 
-def test_the_notebook_default_still_generates_its_own_key() -> None:
-    first, second = create_app(), create_app()
-    assert first.extensions["authkit.bearer"].issuer.keys.current.kid != \
-        second.extensions["authkit.bearer"].issuer.keys.current.kid
+def test_retiring_the_access_key_logs_nobody_out(bearer_env: dict[str, str], tmp_path: Path) -> None:
+    """Rotate the access key, retire the old one once its tokens expired: refresh tokens live on."""
+    old, new = SigningKey.generate("EdDSA", kid="access-1"), SigningKey.generate("EdDSA", kid="access-2")
+    files = {name: str(tmp_path / f"{name}.jwks") for name in ("before", "rotated", "retired")}
+    write_key_file(files["before"], old)
+    write_key_file(files["rotated"], new, old)  # the new key signs, the old one still verifies
+    write_key_file(files["retired"], new)
+    with time_machine.travel(time.time(), tick=False) as clock:
+        before = wsgi.bearer_api({**bearer_env, "AUTHKIT_SIGNING_KEYS": files["before"]}).test_client()
+        tokens = before.post("/login", json=ALICE).get_json()
+        rotated = wsgi.bearer_api({**bearer_env, "AUTHKIT_SIGNING_KEYS": files["rotated"]}).test_client()
+        assert rotated.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code == 200
+        clock.shift(timedelta(minutes=15, seconds=1))  # every token access-1 signed has expired
+        retired = wsgi.bearer_api({**bearer_env, "AUTHKIT_SIGNING_KEYS": files["retired"]}).test_client()
+        refreshed = retired.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert refreshed.status_code == 200, refreshed.get_json()
+        access = refreshed.get_json()["access_token"]
+        me = retired.get("/me", headers={"Authorization": f"Bearer {access}"})
+    assert jws.read_header(access)["kid"] == "access-2"
+    assert (me.status_code, me.get_json()["sub"]) == (200, "alice")
+
+
+def test_refresh_tokens_never_share_a_key_with_access_tokens(bearer_env: dict[str, str]) -> None:
+    error = config_error(wsgi.bearer_api, {**bearer_env, "AUTHKIT_REFRESH_KEYS": bearer_env["AUTHKIT_SIGNING_KEYS"]})
+    assert (error.reason, error.variable) == ("invalid", "AUTHKIT_REFRESH_KEYS")
+    assert "shares kid '2026-05' with AUTHKIT_SIGNING_KEYS" in str(error)
+
+
+def test_the_notebook_default_still_generates_its_own_keys() -> None:
+    first, second = (create_app().extensions["authkit.bearer"] for _ in range(2))
+    assert first.issuer.keys.current.kid != second.issuer.keys.current.kid
+    assert first.issuer.refresh_keys.current.kid != second.issuer.refresh_keys.current.kid
+    assert (first.issuer.keys.current.alg, first.issuer.refresh_keys.current.alg) == ("EdDSA", "HS256")
+    assert first.verifier.refresh_keys is first.issuer.refresh_keys, "the service verifies its own refresh tokens"
+
+
+# --- the persistence check at start-up ---------------------------------------------------------------
+
+STORE_FACTORIES = {"bearer API": wsgi.bearer_api, "cookie app": wsgi.cookie_app, "BFF": wsgi.bff}
+
+
+def store_env(bearer_env: dict[str, str], redis_url: str) -> dict[str, str]:
+    """What every service with a store needs, on the Redis at ``redis_url``."""
+    return {**bearer_env, "AUTHKIT_REDIS_URL": redis_url, "AUTHKIT_TRUSTED_ORIGINS": "https://app.example",
+            "AUTHKIT_INTERNAL_URL": "http://127.0.0.1:1"}
+
+
+def persistence_logs(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict]]:
+    return [(r.levelname, json.loads(r.getMessage())) for r in caplog.records if r.name == "authkit.web.wsgi"]
+
+
+@pytest.mark.parametrize("name", STORE_FACTORIES)
+@pytest.mark.parametrize(("persistence", "level"), [({}, "WARNING"),
+                                                    ({"appendonly": True, "appendfsync": "always"}, "INFO")])
+def test_every_service_with_a_store_logs_its_persistence_at_start_up(
+        bearer_env: dict[str, str], caplog: pytest.LogCaptureFixture, name: str, persistence: dict,
+        level: str) -> None:
+    caplog.set_level(logging.INFO, logger="authkit.web.wsgi")
+    with LocalRedisServer(**persistence) as server:
+        STORE_FACTORIES[name](store_env(bearer_env, server.url))
+    ((logged_level, report),) = persistence_logs(caplog)
+    assert (logged_level, report["durable"], report["backend"]) == (level, level == "INFO",
+                                                                     f"redis-server at 127.0.0.1:{server.port}")
+    assert report["required"] == {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+    assert report["settings"]["appendonly"] == ("yes" if persistence else "no")
+
+
+@pytest.mark.parametrize("name", STORE_FACTORIES)
+def test_a_service_starts_while_redis_is_down_and_answers_503(bearer_env: dict[str, str],
+                                                              caplog: pytest.LogCaptureFixture, name: str) -> None:
+    app = STORE_FACTORIES[name](store_env(bearer_env, f"redis://127.0.0.1:{free_port()}/0"))
+    ((level, report),) = persistence_logs(caplog)
+    assert (level, report["durable"]) == ("WARNING", None) and "cannot check" in report["error"]
+    login = app.test_client().post("/login", json={"username": "alice", "password": "wrong"},
+                                   headers={"Origin": "https://app.example"}, base_url="https://localhost")
+    assert login.status_code in (400, 401)  # a wrong password never needs Redis
+    if name == "bearer API":
+        assert app.test_client().post("/login", json=ALICE).status_code == 503
+
+
+def test_a_worker_started_after_a_restart_that_lost_writes_serves_and_everyone_logs_in_again(
+        bearer_env: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    with LocalRedisServer() as server:
+        env = store_env(bearer_env, server.url)
+        tokens = wsgi.bearer_api(env).test_client().post("/login", json=ALICE).get_json()
+        server.kill()
+        server.restart()  # nothing persisted: every login and revocation is gone
+        caplog.clear()
+        api = wsgi.bearer_api(env).test_client()  # its first command meets the restart: no crash
+        me = api.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        refreshed = api.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+        again = api.post("/login", json=ALICE)
+    assert persistence_logs(caplog)[0][1]["durable"] is False
+    assert me.get_json()["error_description"] == "access token refused: revoked"
+    assert refreshed.get_json()["error_description"] == "refresh token refused: expired"
+    assert again.status_code == 200
+
+
+# --- password hashing cost ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", STORE_FACTORIES)
+@pytest.mark.parametrize(("setting", "stored"), [({"AUTHKIT_SCRYPT_LOG2_N": "10"}, "ln=10,r=8,p=1"),
+                                                 ({}, "ln=17,r=8,p=1")])
+def test_the_demo_users_are_hashed_at_the_configured_scrypt_cost(bearer_env: dict[str, str], name: str,
+                                                                 setting: dict[str, str], stored: str) -> None:
+    app = STORE_FACTORIES[name]({**store_env(bearer_env, bearer_env["AUTHKIT_REDIS_URL"]), **setting})
+    assert {user.password_hash.split("$")[2] for user in app.config["USERS"].values()} == {stored}
+    account = ALICE if name == "bearer API" else {"username": "alice", "password": COOKIE_ACCOUNTS["alice"][0]}
+    login = app.test_client().post("/login", json=account, headers={"Origin": "https://app.example"},
+                                   base_url="https://localhost")
+    assert login.status_code == 200, login.get_json()
 
 
 # --- the other services ----------------------------------------------------------------------------
@@ -274,11 +408,25 @@ def test_the_hybrid_from_configuration(bearer_env: dict[str, str]) -> None:
 
 
 def test_the_auth_and_resource_services_from_configuration(bearer_env: dict[str, str]) -> None:
-    with serve(wsgi.auth_service(bearer_env)) as auth, \
+    with serve(wsgi.auth_service({**bearer_env, "AUTHKIT_DEMO_TOKEN_ENDPOINT": "1"})) as auth, \
             serve(wsgi.resource_service({**bearer_env, "AUTHKIT_JWKS_URL": auth.url + JWKS_PATH})) as resource:
         token = requests.post(f"{auth.url}/token", json={"sub": "carol"}, timeout=5).json()["access_token"]
         me = requests.get(f"{resource.url}/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert (me.status_code, me.json()["sub"], me.json()["kid"]) == (200, "carol", "2026-05")
+
+
+@pytest.mark.parametrize("setting", [{}, {"AUTHKIT_DEMO_TOKEN_ENDPOINT": "0"}])
+def test_the_demo_token_endpoint_is_off_unless_enabled(bearer_env: dict[str, str], setting: dict[str, str]) -> None:
+    """It mints a token for any subject, without a password: a deployment has it only when asked."""
+    client = wsgi.auth_service({**bearer_env, **setting}).test_client()
+    assert client.post("/token", json={"sub": "root", "scope": "admin"}).status_code == 404
+    assert client.get(JWKS_PATH).get_json()["keys"][0]["kid"] == "2026-05", "the keys are still published"
+
+
+@pytest.mark.parametrize("value", ["yes", "true", "2", "on"])
+def test_the_demo_token_switch_is_1_or_0(bearer_env: dict[str, str], value: str) -> None:
+    error = config_error(wsgi.auth_service, {**bearer_env, "AUTHKIT_DEMO_TOKEN_ENDPOINT": value})
+    assert (error.reason, error.variable) == ("invalid", "AUTHKIT_DEMO_TOKEN_ENDPOINT")
 
 
 # --- under gunicorn --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from authkit.refresh import RefreshFamilies, TokenService
 from authkit.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore
 from authkit.sessions import SessionStore
 from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.web.bearer_app import create_app
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 Credential = tuple[str, Any]  # ("session" | "access" | "refresh", the credential)
@@ -370,3 +371,76 @@ def test_a_purge_in_progress_fails_closed_until_its_lease_runs_out(fake_redis: r
 def test_snapshot_needs_the_embedded_default(redis_server) -> None:
     with pytest.raises(TypeError, match="LocalRedisServer"):
         snapshot(connect(redis_server.url))
+
+
+# --- start-up after a restart: the stores are built, and fail closed -------------------------------
+
+API_KEYS, API_REFRESH_KEYS = KeySet(SigningKey.generate("EdDSA")), KeySet(SigningKey.generate("HS256"))
+
+
+def bearer_api(client: redis.Redis) -> Any:
+    """The bearer API on ``client``, with the same keys every time (as every worker of a deployment)."""
+    return create_app(redis_client=client, keys=API_KEYS, refresh_keys=API_REFRESH_KEYS)
+
+
+BUILDERS = {"session store": SessionStore, "bearer API": bearer_api}
+
+
+def logged_in(client: redis.Redis) -> tuple[str, dict[str, Any]]:
+    """A session ID and a bearer API token response for alice, on ``client``."""
+    service = bearer_api(client).extensions["authkit.bearer"]
+    return SessionStore(client).create("alice").id, service.login("alice", scope="read").as_json()
+
+
+def refusals(client: redis.Redis, session_id: str, tokens: dict[str, Any]) -> dict[str, Any]:
+    """What a store and an API built now answer to the credentials of before."""
+    try:
+        SessionStore(client).validate(session_id)
+        session = "accepted"
+    except (SessionError, StoreUnavailable) as refused:
+        session = refused.reason
+    api = bearer_api(client).test_client()
+    me = api.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    refresh = api.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    return {"session": session, "/me": me.get_json().get("error_description", "accepted"),
+            "/refresh": refresh.get_json().get("error_description", "accepted")}
+
+
+@pytest.mark.parametrize("first", BUILDERS)
+@pytest.mark.parametrize("backend", ["fakeredis", "redis-server"])
+def test_built_after_a_restart_that_lost_writes_a_store_starts_and_refuses_what_came_before(
+        backend: str, first: str, server_factory) -> None:
+    """The first command of a store built at start-up meets the restart (RollbackDetected): no crash."""
+    server = server_factory() if backend == "redis-server" else None
+    client = server.client() if server else connect(fresh=True)
+    session_id, tokens = logged_in(client)
+    if server:
+        server.kill()
+        server.restart()
+    else:
+        restore(client, snapshot(client))
+    BUILDERS[first](client)  # before: RollbackDetected (session store) or StoreUnavailable (bearer API) escaped
+    assert durability.detector_of(client).recoveries, "this client purged"
+    assert refusals(client, session_id, tokens) == {
+        "session": "unknown",
+        "/me": "access token refused: revoked",  # issued before the restart
+        "/refresh": "refresh token refused: expired",  # its family was purged
+    }
+
+
+@pytest.mark.parametrize("first", BUILDERS)
+def test_built_while_another_worker_purges_a_store_starts_and_answers_503(first: str) -> None:
+    client = connect(fresh=True)
+    session_id, tokens = logged_in(client)
+    restore(client, snapshot(client))
+    with pytest.raises(durability.RollbackDetected):
+        client.ping()
+    operator(client).hset(durability.MARKER, mapping={"state": "purging", "lease": str(2**62)})
+    client.connection_pool.disconnect()
+    BUILDERS[first](client)  # before: RecoveryInProgress escaped (session store), or StoreUnavailable
+    unavailable = "the token store is unreachable"
+    assert refusals(client, session_id, tokens) == {"session": "store_unavailable", "/me": unavailable,
+                                                    "/refresh": unavailable}
+    operator(client).hset(durability.MARKER, "lease", "0")  # the purger died: the next connection takes over
+    assert refusals(client, session_id, tokens) == {"session": "unknown", "/me": "access token refused: revoked",
+                                                    "/refresh": "refresh token refused: expired"}

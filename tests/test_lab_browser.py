@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -24,26 +23,11 @@ import requests
 from authkit.course.notebooks import ROOT
 from authkit.redis import free_port
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 VENV = ROOT / ".venv"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: This machine's network is closed: no update checks, sync or first-run pings from the browser.
-QUIET_FLAGS = ["--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
 URL = re.compile(r"http://127\.0\.0\.1:\d+/lab/tree/00_start_here\.ipynb\?token=\w+")
 ANSWER = "def is_expired(exp: int, now: int) -> bool:\n    return now >= exp"
 CORRECT = "Correct: is_expired passes every case"
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """pytest-playwright launches Debian's Chromium, headless; a visible skip locally, a failure under CI=true."""
-    if not os.access(CHROMIUM, os.X_OK):
-        reason = "chromium is not installed"
-        if IN_CI:
-            pytest.fail(f"{reason}: CI must run the browser tests (apt-get install chromium)", pytrace=False)
-        pytest.skip(f"{reason} (apt-get install chromium to run the browser tests)")
-    sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses to start as root
-    return {"executable_path": CHROMIUM, "headless": True, "args": sandbox + QUIET_FLAGS}
+# The browser: pytest-playwright's ``page``, launched with tests/conftest.py's ``browser_type_launch_args``.
 
 
 def run(clone: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import redis
 
 from authkit import redis as akredis
 
@@ -48,6 +51,27 @@ def test_round_trips_counted_from_the_server_skip_script_internals(real_redis) -
     assert log.round_trips == 2, log.commands
     assert log.commands[0].startswith("SET")
     assert log.commands[1].startswith("EVAL")
+
+
+def test_a_block_silent_for_longer_than_the_socket_timeout_is_counted_whole(real_redis) -> None:
+    """Like a scrypt login on a loaded machine: nothing reaches Redis for longer than the client's 2 s timeout."""
+    timeout = real_redis.connection_pool.connection_kwargs["socket_timeout"]
+    with akredis.count_round_trips(real_redis) as log:
+        real_redis.set("a", "1")
+        time.sleep(timeout + 0.5)
+        real_redis.get("a")
+    assert [command.split()[0] for command in log.commands] == ["SET", "GET"]
+
+
+def test_a_lost_watcher_is_an_error_never_a_short_count(real_redis, redis_server) -> None:
+    with pytest.raises(RuntimeError, match="watcher was lost") as caught:
+        with akredis.count_round_trips(real_redis):
+            real_redis.set("a", "1")
+            with redis_server.admin() as admin:
+                (watcher,) = [c for c in admin.client_list() if "O" in c["flags"]]  # O: a MONITOR client
+                admin.client_kill_filter(_id=watcher["id"])
+            real_redis.get("a")
+    assert isinstance(caught.value.__cause__, redis.ConnectionError)
 
 
 def test_round_trips_need_a_real_server(fake_redis) -> None:

@@ -167,7 +167,7 @@ def test_a_refresh_that_timed_out_in_a_stall_succeeds_when_retried(stalling_serv
 
 
 def test_over_http_a_stalled_refresh_then_a_retry_keeps_the_login(stalling_server: LocalRedisServer) -> None:
-    app = create_app({"OVERLAP": GRACE}, redis_client=stalling_server.client())
+    app = create_app(redis_client=stalling_server.client())
     account = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
     with serve(app) as running:
         tokens = requests.post(f"{running.url}/login", json=account, timeout=10).json()
@@ -185,7 +185,7 @@ def test_over_http_a_stalled_refresh_then_a_retry_keeps_the_login(stalling_serve
 
 
 def test_over_http_parallel_refreshes_all_get_the_same_pair(real_redis: redis.Redis) -> None:
-    app = create_app({"OVERLAP": GRACE}, redis_client=real_redis)
+    app = create_app(redis_client=real_redis)
     account = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
     with serve(app) as running, requests.Session() as http:
         token = http.post(f"{running.url}/login", json=account, timeout=10).json()["refresh_token"]

@@ -10,11 +10,12 @@ from typing import Any, NamedTuple
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from authkit.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import StoreUnavailable, TokenError
 from authkit.keys import KeySet, SigningKey
-from authkit.passwords import hash_password, verify_login
+from authkit.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
 from authkit.redis import connect
-from authkit.refresh import RefreshFamilies, TokenService
+from authkit.refresh import GRACE, RefreshFamilies, TokenService
 from authkit.revocation import AccessGuard, RevocationStore
 from authkit.tokens import TokenIssuer, TokenVerifier
 from authkit.web.body import json_object
@@ -84,9 +85,9 @@ def www_authenticate(realm: str, error: str | None = None, description: str | No
 
 
 @functools.cache
-def demo_users() -> dict[str, User]:
-    """The demo accounts, hashed with scrypt once per process."""
-    return {name: User(hash_password(password), scope) for name, (password, scope) in DEMO_ACCOUNTS.items()}
+def demo_users(cost: ScryptCost = DEFAULT_COST) -> dict[str, User]:
+    """The demo accounts, hashed with scrypt at ``cost`` once per process and cost."""
+    return {name: User(hash_password(password, cost), scope) for name, (password, scope) in DEMO_ACCOUNTS.items()}
 
 
 bp = Blueprint("bearer", __name__)
@@ -146,7 +147,7 @@ def login() -> tuple[Response, int]:
     username, password = _json_fields("username", "password")
     users: dict[str, User] = current_app.config["USERS"]
     user = users.get(username)
-    if not verify_login(password, user.password_hash if user else None):
+    if not verify_login(password, user.password_hash if user else None, current_app.config["PASSWORD_COST"]):
         raise GrantError("invalid_grant", "unknown user or wrong password")
     return _token_response(_service().login(username, scope=user.scope).as_json())
 
@@ -222,29 +223,42 @@ def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
-               keys: KeySet | None = None) -> Flask:
-    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, OVERLAP, USERS."""
+               keys: KeySet | None = None, refresh_keys: KeySet | None = None) -> Flask:
+    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, GRACE, USERS,
+    PASSWORD_COST.
+
+    ``GRACE`` (``authkit.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
+    by a second tab or a retry, gets the same successor instead of revoking the login. ``USERS`` (name ->
+    ``User``) defaults to the demo accounts hashed at ``PASSWORD_COST`` (``ScryptCost()``, OWASP's minimum),
+    the cost an unknown name's stand-in hash is checked at too.
+
+    ``keys`` sign access tokens, ``refresh_keys`` refresh tokens, which only this service verifies; by
+    default each is generated: an EdDSA key, and a separate HS256 key, so that retiring the access
+    key (on its 15-minute clock) never refuses a refresh token.
+    """
     app = Flask(__name__)
     app.config.from_mapping(
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
-        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), OVERLAP=timedelta(0),
-        MAX_CONTENT_LENGTH=16 * 1024, USERS=None,
+        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), GRACE=GRACE,
+        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST,
     )
     app.config.update(test_config or {})
-    app.config["USERS"] = app.config["USERS"] or demo_users()
+    app.config["USERS"] = app.config["USERS"] or demo_users(app.config["PASSWORD_COST"])
     client = redis_client if redis_client is not None else connect()
-    keys = keys or KeySet(SigningKey.generate("EdDSA"))
+    keys = keys if keys is not None else KeySet(SigningKey.generate("EdDSA"))
+    refresh_keys = refresh_keys if refresh_keys is not None else KeySet(SigningKey.generate("HS256"))
     cfg = app.config
-    issuer = TokenIssuer(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
+    issuer = TokenIssuer(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
-    verifier = TokenVerifier(keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
-    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["OVERLAP"])
+    verifier = TokenVerifier(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
+    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["GRACE"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:
-        if not isinstance(err.__cause__, redis.ConnectionError):
+        if not isinstance(err.__cause__, UNAVAILABLE_AT_STARTUP):
             raise
-        # Redis is down: every call fails closed until it returns, and redis-py loads on NOSCRIPT
+        # Redis is down or recovering from lost writes: every call fails closed until it is back,
+        # and redis-py loads the scripts on NOSCRIPT
     guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
     app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
     app.register_blueprint(bp)

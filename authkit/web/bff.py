@@ -71,13 +71,13 @@ def create_bff_app(
     if not keys.current.public_jwk():
         raise ValueError("the BFF signs with an asymmetric key: internal services must not hold a secret")
     origins = trusted_origins_config(trusted_origins)
-    directory = demo_users(password_cost) if users is None else users
     tokens = TokenIssuer(keys, issuer=issuer, audience=audience, access_ttl=token_ttl)
     upstream = requests.Session()
     upstream.trust_env = False  # no proxy from the environment between the BFF and its service
     app = Flask("authkit.bff")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     app.config["TRUSTED_ORIGINS"] = origins
+    app.config["USERS"] = demo_users(password_cost) if users is None else users
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
@@ -98,7 +98,7 @@ def create_bff_app(
         refuse_untrusted_origin(origin(), app.config["TRUSTED_ORIGINS"])
         data = json_object() or {}
         username, password = data.get("username"), data.get("password")
-        user = directory.get(username) if isinstance(username, str) else None
+        user = app.config["USERS"].get(username) if isinstance(username, str) else None
         if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None,
                                                              password_cost):
             return jsonify(error="invalid_credentials", message="wrong username or password"), 401

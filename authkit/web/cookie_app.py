@@ -147,15 +147,15 @@ def create_cookie_app(
     """The demo app. ``trusted_origins``: the origins allowed to send state-changing requests (none: all refused).
 
     ``password_cost``: the scrypt cost of the demo users' hashes (when ``users`` is None) and of the
-    stand-in hash an unknown name is checked against.
+    stand-in hash an unknown name is checked against. The users are kept in ``app.config["USERS"]``.
     """
     if same_site not in SAME_SITE_VALUES:
         raise ValueError(f"same_site must be one of {SAME_SITE_VALUES}, not {same_site!r}")
     origins = trusted_origins_config(trusted_origins)
-    directory = demo_users(password_cost) if users is None else users
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     app.config["TRUSTED_ORIGINS"] = origins
+    app.config["USERS"] = demo_users(password_cost) if users is None else users
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
@@ -190,7 +190,7 @@ def create_cookie_app(
         username, password = data["username"], data["password"]
         if not isinstance(username, str) or not isinstance(password, str):
             raise InvalidRequest("username and password must be strings")
-        user = directory.get(username)
+        user = app.config["USERS"].get(username)
         if not verify_login(password, user.password_hash if user else None, password_cost):
             return _error(401, "invalid_credentials", "wrong username or password")
         end_presented_session(store, request.cookies.get(COOKIE_NAME))
@@ -269,7 +269,7 @@ def create_cookie_app(
             return _error(403, "forbidden", "admins only")
         data = body("user", "roles")
         user, roles = data["user"], data["roles"]
-        if not isinstance(user, str) or user not in directory:
+        if not isinstance(user, str) or user not in app.config["USERS"]:
             return _error(404, "not_found", "no such user")
         if not isinstance(roles, list) or not all(isinstance(r, str) and _ROLE.fullmatch(r) for r in roles):
             raise InvalidRequest("roles must be a list of lowercase role names")

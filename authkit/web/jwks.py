@@ -18,8 +18,12 @@ JWKS_MAX_AGE = 60  # seconds a verifier may cache the key set: how long a retire
 REALM = "authkit"
 
 
-def create_auth_app(keys: KeySet, issuer: str, audience: str) -> Flask:
-    """The auth service: ``GET /.well-known/jwks.json`` and a demo ``POST /token``."""
+def create_auth_app(keys: KeySet, issuer: str, audience: str, *, token_endpoint: bool = True) -> Flask:
+    """The auth service: ``GET /.well-known/jwks.json`` and, unless ``token_endpoint=False``, a demo ``POST /token``.
+
+    The demo endpoint mints an access token for any subject it is sent, without a password: it stands
+    in for a login in the notebooks, and must never be reachable in a deployment.
+    """
     app = Flask("authkit.auth")
     tokens = TokenIssuer(keys, issuer=issuer, audience=audience)
 
@@ -29,6 +33,9 @@ def create_auth_app(keys: KeySet, issuer: str, audience: str) -> Flask:
         response = jsonify(keys.jwks())
         response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
         return response
+
+    if not token_endpoint:
+        return app
 
     @app.post("/token")
     def token() -> tuple[Response, int]:

@@ -4,22 +4,29 @@
 
 Each worker process calls the factory, so everything a worker needs to agree with the others comes
 from configuration: the signing keys from a private JWKS file (``python -m authkit.web.wsgi keygen``),
-the state from a shared Redis. A missing or bad setting stops the worker with ``ConfigError`` naming
-the variable. The notebooks never come here: ``create_app()`` and friends keep their generated defaults.
+the state from a shared Redis. The bearer API signs refresh tokens with keys of their own
+(``AUTHKIT_REFRESH_KEYS``), so its access key can retire once the access tokens it signed expire.
+A missing or bad setting stops the worker with ``ConfigError`` naming the variable. The notebooks
+never come here: ``create_app()`` and friends keep their generated defaults.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 
+import redis
 from flask import Flask
 
-from authkit.config import ConfigError, Environment, write_key_file
-from authkit.keys import ALGORITHMS, SigningKey
+from authkit import durability
+from authkit.config import Environment, write_key_file
+from authkit.errors import ConfigError, StoreUnavailable
+from authkit.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.redis import connect
+from authkit.refresh import GRACE
 from authkit.revocation import STRATEGIES
 from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
 from authkit.tokens import ACCESS_TTL, REFRESH_TTL
@@ -29,6 +36,7 @@ from authkit.web.cookie_app import SAME_SITE_VALUES, create_cookie_app
 from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
 
 ISSUER_EXAMPLE, AUDIENCE_EXAMPLE = "https://auth.example", "https://api.example"
+log = logging.getLogger(__name__)
 
 
 def _claims(env: Environment) -> tuple[str, str]:
@@ -37,13 +45,29 @@ def _claims(env: Environment) -> tuple[str, str]:
             env.text("AUTHKIT_AUDIENCE", example=AUDIENCE_EXAMPLE))
 
 
+def _redis(env: Environment) -> redis.Redis:
+    """The shared Redis, its persistence checked before any store uses it (a restart is handled now).
+
+    The report is logged as one JSON object: INFO when revocation is durable, WARNING when a crash
+    could lose revocations (authkit then logs everyone out after such a restart). An unreachable or
+    recovering Redis does not stop the worker: its requests fail closed (503) until Redis is back.
+    """
+    client = connect(env.redis_url())
+    try:
+        report = durability.check_persistence(client)
+    except StoreUnavailable as err:
+        log.warning("%s", json.dumps({"durable": None, "error": str(err)}))
+        return client
+    log.log(logging.INFO if report.durable else logging.WARNING, "%s", json.dumps(report.as_dict()))
+    return client
+
+
 def _session_store(env: Environment) -> SessionStore:
-    return SessionStore(
-        connect(env.redis_url()),
-        idle=env.seconds("AUTHKIT_SESSION_IDLE", DEFAULT_IDLE),
-        absolute=env.seconds("AUTHKIT_SESSION_ABSOLUTE", DEFAULT_ABSOLUTE),
-        slide=env.choice("AUTHKIT_SESSION_SLIDE", SLIDE_POLICIES, "always"),
-    )
+    """The session store on the shared Redis; call it once every other setting has been read."""
+    idle = env.seconds("AUTHKIT_SESSION_IDLE", DEFAULT_IDLE)
+    absolute = env.seconds("AUTHKIT_SESSION_ABSOLUTE", DEFAULT_ABSOLUTE)
+    slide = env.choice("AUTHKIT_SESSION_SLIDE", SLIDE_POLICIES, "always")
+    return SessionStore(_redis(env), idle=idle, absolute=absolute, slide=slide)
 
 
 def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
@@ -56,20 +80,39 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         "ACCESS_TTL": env.seconds("AUTHKIT_ACCESS_TTL", ACCESS_TTL),
         "REFRESH_TTL": env.seconds("AUTHKIT_REFRESH_TTL", REFRESH_TTL),
         "REVOCATION": env.choice("AUTHKIT_REVOCATION", STRATEGIES, "denylist+version"),
-        "OVERLAP": env.seconds("AUTHKIT_REFRESH_OVERLAP", timedelta(0), allow_zero=True),
+        "GRACE": env.seconds("AUTHKIT_REFRESH_GRACE", GRACE, allow_zero=True),
+        "PASSWORD_COST": env.scrypt_cost(),
     }
+    if config["GRACE"] >= config["REFRESH_TTL"]:
+        raise ConfigError("invalid", "AUTHKIT_REFRESH_GRACE", "the grace must be shorter than AUTHKIT_REFRESH_TTL")
     keys = env.key_set("AUTHKIT_SIGNING_KEYS")
-    return create_app(config, redis_client=connect(env.redis_url()), keys=keys)
+    refresh_keys = _refresh_keys(env, keys)
+    return create_app(config, redis_client=_redis(env), keys=keys, refresh_keys=refresh_keys)
+
+
+def _refresh_keys(env: Environment, access_keys: KeySet) -> KeySet:
+    """The refresh tokens' own keys (required): sharing the access keys would tie both to the 14-day clock.
+
+    A file-configured key set cannot see, across workers and restarts, which tokens a key signed; with
+    one set, removing the old access key from the file would refuse every refresh token it signed.
+    """
+    keys = env.key_set("AUTHKIT_REFRESH_KEYS")
+    shared = sorted(set(keys.kids) & set(access_keys.kids))
+    if shared:
+        raise ConfigError("invalid", "AUTHKIT_REFRESH_KEYS", f"shares kid {shared[0]!r} with AUTHKIT_SIGNING_KEYS: "
+                                                             "refresh tokens need keys of their own "
+                                                             "(python -m authkit.web.wsgi keygen --alg HS256)")
+    return keys
 
 
 def cookie_app(environ: Mapping[str, str] | None = None) -> Flask:
     """The session-cookie app; serve it over HTTPS (``__Host-`` cookies are Secure)."""
     env = Environment(environ)
-    return create_cookie_app(
-        _session_store(env),
-        same_site=env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax"),
-        trusted_origins=env.origins("AUTHKIT_TRUSTED_ORIGINS"),
-    )
+    same_site = env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax")
+    trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
+    password_cost = env.scrypt_cost()
+    return create_cookie_app(_session_store(env), same_site=same_site, trusted_origins=trusted_origins,
+                             password_cost=password_cost)
 
 
 def bff(environ: Mapping[str, str] | None = None) -> Flask:
@@ -80,15 +123,12 @@ def bff(environ: Mapping[str, str] | None = None) -> Flask:
     if keys.current.public_jwk() is None:
         raise ConfigError("invalid", "AUTHKIT_SIGNING_KEYS", "the BFF signs with an asymmetric key (EdDSA, ES256, "
                                                              "RS256): its internal services must not hold a secret")
-    return create_bff_app(
-        _session_store(env),
-        keys,
-        internal_url=env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002"),
-        issuer=issuer,
-        audience=audience,
-        token_ttl=env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL),
-        trusted_origins=env.origins("AUTHKIT_TRUSTED_ORIGINS"),
-    )
+    internal_url = env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002")
+    token_ttl = env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL)
+    trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
+    password_cost = env.scrypt_cost()
+    return create_bff_app(_session_store(env), keys, internal_url=internal_url, issuer=issuer, audience=audience,
+                          token_ttl=token_ttl, trusted_origins=trusted_origins, password_cost=password_cost)
 
 
 def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:
@@ -97,10 +137,12 @@ def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:
 
 
 def auth_service(environ: Mapping[str, str] | None = None) -> Flask:
-    """The JWKS auth service; its ``POST /token`` is a demo that mints tokens for any subject."""
+    """The JWKS auth service. Its demo ``POST /token`` mints tokens for any subject: off unless
+    ``AUTHKIT_DEMO_TOKEN_ENDPOINT=1``."""
     env = Environment(environ)
     issuer, audience = _claims(env)
-    return create_auth_app(env.key_set("AUTHKIT_SIGNING_KEYS"), issuer, audience)
+    token_endpoint = env.flag("AUTHKIT_DEMO_TOKEN_ENDPOINT")
+    return create_auth_app(env.key_set("AUTHKIT_SIGNING_KEYS"), issuer, audience, token_endpoint=token_endpoint)
 
 
 def resource_service(environ: Mapping[str, str] | None = None) -> Flask:
@@ -112,7 +154,7 @@ def resource_service(environ: Mapping[str, str] | None = None) -> Flask:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``keygen``: write a new private JWKS file (mode 0600) for ``AUTHKIT_SIGNING_KEYS``."""
+    """``keygen``: write a new private JWKS file (mode 0600) for ``AUTHKIT_SIGNING_KEYS``, ``AUTHKIT_REFRESH_KEYS``."""
     parser = argparse.ArgumentParser(prog="python -m authkit.web.wsgi", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     keygen = commands.add_parser("keygen", help="write a new signing key to a private JWKS file")

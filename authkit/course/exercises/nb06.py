@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from typing import Any, Callable
 
 from authkit.course.exercise import Incorrect, register
 from authkit.web.cookie_app import session_cookie
@@ -14,27 +16,83 @@ from authkit.web.lab.experiments import (
 _runs = itertools.count(1)
 
 
+class _EveryCall:
+    """The learner's function as the lab calls it, on any thread: each answer is judged, the first objection kept.
+
+    The bank calls it while serving a page, where an exception or a wrong answer would only show up
+    as a broken page; ``verdict()`` then names the call that went wrong and what it had to answer.
+    """
+
+    def __init__(self, fn: Callable[[str], Any], judge: Callable[[str, Any], str | None]) -> None:
+        self._fn, self._judge = fn, judge
+        self.answers: list[Any] = []
+        self._crash: str | None = None
+        self._objection: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, arg: str) -> Any:
+        try:
+            answer = self._fn(arg)
+        except Exception as exc:
+            with self._lock:
+                self._crash = self._crash or f"your function raised {type(exc).__name__}: {exc} for {arg!r}"
+            raise
+        objection = self._judge(arg, answer)
+        with self._lock:
+            self.answers.append(answer)
+            self._objection = self._objection or objection
+        return answer
+
+    def verdict(self, *, crashes_only: bool = False) -> None:
+        """Raise ``Incorrect`` for the first call that raised, then (unless ``crashes_only``) was judged wrong."""
+        if self._crash is not None:
+            raise Incorrect(f"{self._crash}; expected an answer")
+        if self._objection is not None and not crashes_only:
+            raise Incorrect(self._objection)
+
+
 # --- 1. a CSP that stops the payloads and keeps the app -------------------------------------------
+
+def _same_policy_for_every_nonce(shown: str) -> Callable[[str, Any], str | None]:
+    """A policy is a function of the nonce alone: ``fn(n) == fn("<nonce>").replace("<nonce>", n)``."""
+
+    def judge(nonce: str, policy: Any) -> str | None:
+        expected = shown.replace("<nonce>", nonce)
+        if policy == expected:
+            return None
+        return (f"your policy changes with more than the nonce: for '<nonce>' it is {shown!r}, for nonce={nonce!r} "
+                f"it is {policy!r}; expected the same policy with the nonce in its place, {expected!r}")
+
+    return judge
+
 
 def _check_csp_header(fn) -> None:
     shown = fn("<nonce>")
     if not isinstance(shown, str) or not shown.strip():
         raise Incorrect(f"expected the header's value as a str for nonce='<nonce>', got {shown!r}")
+    policy = _EveryCall(fn, _same_policy_for_every_nonce(shown))
     lab = Lab.current()
     lab.reset()
     with lab.victim() as browser:
         page = browser.new_page()
         for payload in csp_payloads(lab, "").keys():
             run = f"x{next(_runs)}"
-            result = csp_run(lab, page, fn, csp_payloads(lab, run)[payload], run)
+            try:
+                result = csp_run(lab, page, policy, csp_payloads(lab, run)[payload], run)
+            except TimeoutError:
+                policy.verdict()  # a wrong answer to the bank's call can leave the page waiting forever
+                raise
+            finally:
+                lab.state.policy = None
+            policy.verdict()
             if result["app"] == "hijacked":
                 raise Incorrect(f"the page ran the attacker's app.js in place of its own under your policy "
-                                f"{shown!r}, with the {payload} payload in the page")
+                                f"{shown!r}, with the {payload} payload in the page; expected base-uri to stop it")
             if result["app"] != "runs":
                 raise Incorrect(f"the bank's own script did not run under your policy {shown!r} "
-                                f"(with the {payload} payload in the page)")
+                                f"(with the {payload} payload in the page); expected it to run")
             if result["payload"] != "blocked":
-                raise Incorrect(f"the {payload} payload ran under your policy {shown!r}")
+                raise Incorrect(f"the {payload} payload ran under your policy {shown!r}; expected it blocked")
 
 
 register(
@@ -53,29 +111,80 @@ register(
 # --- 2. a session cookie a sibling cannot toss ----------------------------------------------------
 
 
+#: What the browser must see in the session's Set-Cookie, as RFC 6265bis reads it (attribute names ignore case).
+_SESSION_COOKIE = "__Host-<name>sid=<value>; Secure; HttpOnly; Path=/; SameSite=Lax (or Strict), no Domain"
+
+
+def _set_cookie_problem(header: Any, value: str) -> str | None:
+    """Why a browser would not keep ``header`` as a session cookie holding ``value`` that no sibling can toss.
+
+    The name-value pair comes first, then ``;``-separated attributes; an attribute the browser does not
+    know, or a SameSite value it does not know, is ignored by it, so it counts as missing here.
+    """
+    if not isinstance(header, str) or "=" not in header.split(";", 1)[0]:
+        return f"it is not a Set-Cookie value like 'name=value; Attr; ...': {header!r}"
+    pair, *parts = header.split(";")
+    name, got = (part.strip() for part in pair.split("=", 1))
+    attributes = {}
+    for part in parts:
+        key, _, setting = part.partition("=")
+        attributes[key.strip().lower()] = setting.strip()
+    if not name.endswith("sid"):
+        return f"name the cookie sid (with any prefix you like), not {name!r}"
+    if got != value:
+        return f"the cookie's value is {got!r}, not the session ID {value!r}"
+    if not name.startswith("__Host-"):  # spelled exactly: browsers have not always agreed on other cases
+        return f"without the __Host- prefix, a sibling subdomain can set a cookie named {name!r} for this site"
+    missing = [flag for flag in ("Secure", "HttpOnly") if flag.lower() not in attributes]
+    if missing:
+        return f"{' and '.join(missing)} missing (an attribute the browser does not know counts as missing)"
+    if attributes.get("path") != "/":
+        return f"Path is {attributes.get('path')!r}: a __Host- cookie needs Path=/"
+    if attributes.get("domain"):  # an empty Domain is ignored
+        return f"Domain={attributes['domain']} is set: a __Host- cookie has none"
+    same_site = attributes.get("samesite")
+    if same_site is None or same_site.lower() not in ("lax", "strict"):
+        said = "missing" if same_site is None else f"{same_site!r}, which browsers ignore"
+        return f"SameSite is {said}: Chromium then treats the cookie as Lax, other browsers do not; say Lax or Strict"
+    return None
+
+
+def _judge_set_cookie(value: str, header: Any) -> str | None:
+    problem = _set_cookie_problem(header, value)
+    if problem is None:
+        return None
+    return f"for value={value!r} your Set-Cookie is {header!r}: {problem}; expected {_SESSION_COOKIE}"
+
+
 def _check_session_set_cookie(fn) -> None:
     value = "s3cr3t"
-    header = fn(value)
+    session_header = _EveryCall(fn, _judge_set_cookie)
+    header = session_header(value)
     if not isinstance(header, str) or "=" not in header:
         raise Incorrect(f"expected a Set-Cookie value like 'name=value; Attr; ...' for value={value!r}, got {header!r}")
     name = header.split("=", 1)[0].strip()
     if not name.endswith("sid"):
-        raise Incorrect(f"name the cookie sid (with any prefix you like), got {name!r}")
+        raise Incorrect(f"name the cookie sid (with any prefix you like), got {name!r} for value={value!r}; "
+                        f"expected {_SESSION_COOKIE}")
     lab = Lab.current()
     lab.reset()
-    with lab.victim() as browser:
+    with lab.victim() as browser:  # first what Chromium does with the cookie the bank set...
         page = browser.new_page()
-        session_cookie_set(lab, page, fn, value)
+        session_cookie_set(lab, page, session_header, value)
+        session_header.verdict(crashes_only=True)
+        sent = session_header.answers[1]  # the bank's Set-Cookie
         page.goto(f"{lab.bank_named_url}/")
         if value in page.evaluate("document.cookie"):
-            raise Incorrect(f"script on the bank's page reads your cookie in document.cookie: {header!r}")
+            raise Incorrect(f"script on the bank's page reads your cookie in document.cookie: {sent!r} for "
+                            f"value={value!r}; expected HttpOnly to hide it")
         received = toss(lab, page, name, lab.sibling_url)
-    if received == f"{name}={value}":
-        return
     if value not in received:
-        raise Incorrect(f"the browser never sent your cookie back to the bank: {header!r} (it received {received!r})")
-    raise Incorrect(f"after evil.bank.localhost set cookies named {name} for Domain=bank.localhost, the bank "
-                    f"received {received!r} for your {header!r}")
+        raise Incorrect(f"the browser never sent your cookie back to the bank: {sent!r} for value={value!r} (it "
+                        f"received {received!r}); expected {_SESSION_COOKIE}")
+    if received != f"{name}={value}":
+        raise Incorrect(f"after evil.bank.localhost set cookies named {name} for Domain=bank.localhost, the bank "
+                        f"received {received!r} for your {sent!r}; expected only {name}={value}")
+    session_header.verdict()  # ...then every answer, each read as a browser reads a Set-Cookie
 
 
 register(
