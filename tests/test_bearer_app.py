@@ -394,3 +394,8 @@ def test_www_authenticate_builds_rfc6750_challenges() -> None:
     )
     with pytest.raises(ValueError):
         www_authenticate("api", "invalid_token", 'say "hi"')
+
+
+def test_the_replaced_overlap_setting_is_refused_not_ignored() -> None:
+    with pytest.raises(ValueError, match="OVERLAP was replaced by GRACE"):
+        create_app({"OVERLAP": timedelta(seconds=5)}, redis_client=connect(fresh=True))

@@ -122,13 +122,13 @@ def test_same_token_at_once_gives_every_caller_the_same_successor(real_redis: re
         same.append(len(tokens) == 1 and all(service.guard.check(pair.access_token) for pair in pairs))
         head = service.refresh(pairs[0].refresh_token)  # the login lives on: the successor refreshes again
         alive.append(bool(service.guard.check(head.access_token)))
-        spent.append(first.refresh_token)
+        spent.append(pairs[0].refresh_token)  # rotated just now by ``head``: its grace is the one that runs out
         heads.append(head.refresh_token)
     assert same == [True] * TRIALS, f"trials where callers got different tokens or refusals: {same.count(False)}"
     assert alive == [True] * TRIALS
     time.sleep(SHORT_GRACE.total_seconds())
     replays = [refused_reason(service.refresh, token) for token in spent]
-    assert replays == ["reused"] * TRIALS, "a replay after the grace revokes the family"
+    assert replays == ["reused"] * TRIALS, "the just-rotated token, replayed after its grace, revokes the family"
     assert [refused_reason(service.refresh, token) for token in heads] == ["revoked"] * TRIALS
 
 

@@ -242,6 +242,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
         ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), GRACE=GRACE,
         MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST,
     )
+    if test_config and "OVERLAP" in test_config:  # an old setting must not be dropped without a word
+        raise ValueError("OVERLAP was replaced by GRACE: a repeat within the grace gets the same successor")
     app.config.update(test_config or {})
     app.config["USERS"] = app.config["USERS"] or demo_users(app.config["PASSWORD_COST"])
     client = redis_client if redis_client is not None else connect()

@@ -10,12 +10,13 @@ from authkit.course.exercise import Incorrect, expect, register
 from authkit.revocation import STRATEGIES, deny_key, version_key
 
 NOW = 1_767_603_600_000  # 2026-01-05 09:00 UTC, in milliseconds
-MINUTE, HOUR = 60_000, 3_600_000
+SECOND, MINUTE, HOUR = 1_000, 60_000, 3_600_000
+GRACE_MS = 10 * SECOND
 
 
 def rotation_outcome(family: dict[str, Any] | None, presented: str, now_ms: int, *, idle_ms: int,
-                     overlap_ms: int = 0) -> str:
-    """What the rotation script decides: "ok", "reused", "revoked" or "expired" (no version check here)."""
+                     grace_ms: int = 0) -> str:
+    """What the rotation script decides: "ok", "again", "reused", "revoked" or "expired" (no version check here)."""
     if not family:
         return "expired"  # the key is gone: idle or absolute lifetime ran out, or it never existed
     if family["state"] != "active":
@@ -23,43 +24,49 @@ def rotation_outcome(family: dict[str, Any] | None, presented: str, now_ms: int,
     if now_ms >= family["abs"] or now_ms >= family["seen"] + idle_ms:
         return "expired"
     if presented == family["cur"]:
-        return "ok"
-    if overlap_ms > 0 and presented == family["prev"] and now_ms < family["prev_until"]:
-        return "ok"  # a retry inside the overlap window
-    return "reused"  # an older token of this family: someone kept a copy
+        return "ok"  # the live head: rotate
+    if grace_ms > 0 and presented == family["prev"] and now_ms < family["prev_until"]:
+        return "again"  # the token just rotated, within the grace: the same successor once more
+    return "reused"  # an older token of this family, or the last one after the grace: someone kept a copy
 
 
 def _family(**changes: Any) -> dict[str, Any]:
-    base = {"state": "active", "cur": "t3", "prev": "t2", "prev_until": NOW + 10_000, "seen": NOW - MINUTE,
+    """A family whose token t2 was rotated to t3 at NOW, with a 10 s grace (so prev_until = NOW + 10 s)."""
+    base = {"state": "active", "cur": "t3", "prev": "t2", "prev_until": NOW + GRACE_MS, "seen": NOW,
             "abs": NOW + 10 * HOUR}
     return {**base, **changes}
 
 
+# (family, presented, now_ms, options): each case one rule of the script, most near its boundary.
 ROTATION_CASES = (
-    (None, "t3", {}),
-    (_family(), "t3", {}),
-    (_family(), "t2", {}),
-    (_family(), "t1", {}),
-    (_family(), "t2", {"overlap_ms": 30_000}),
-    (_family(prev_until=NOW - 1), "t2", {"overlap_ms": 30_000}),
-    (_family(), "t1", {"overlap_ms": 30_000}),
-    (_family(state="revoked"), "t3", {}),
-    (_family(seen=NOW - 2 * HOUR), "t3", {}),
-    (_family(abs=NOW), "t3", {}),
-    (_family(state="revoked", abs=NOW - 1), "t3", {}),
-    (_family(seen=NOW - HOUR + 1), "t3", {}),
-    (_family(seen=NOW - HOUR), "t3", {}),
-    (_family(prev_until=NOW), "t2", {"overlap_ms": 30_000}),
+    (None, "t3", NOW, {}),
+    (_family(), "t3", NOW + MINUTE, {}),
+    (_family(), "t3", NOW + SECOND, {"grace_ms": GRACE_MS}),
+    (_family(), "t2", NOW + 3 * SECOND, {"grace_ms": GRACE_MS}),
+    (_family(), "t2", NOW + GRACE_MS - 1, {"grace_ms": GRACE_MS}),
+    (_family(), "t2", NOW + GRACE_MS, {"grace_ms": GRACE_MS}),
+    (_family(), "t2", NOW + 3 * SECOND, {}),
+    (_family(), "t2", NOW + 3 * SECOND, {"grace_ms": 0}),
+    (_family(prev_until=NOW), "t2", NOW + 3 * SECOND, {"grace_ms": GRACE_MS}),
+    (_family(), "t1", NOW + 3 * SECOND, {"grace_ms": GRACE_MS}),
+    (_family(state="revoked"), "t3", NOW + SECOND, {}),
+    (_family(state="revoked"), "t2", NOW + SECOND, {"grace_ms": GRACE_MS}),
+    (_family(), "t3", NOW + HOUR - 1, {}),
+    (_family(), "t3", NOW + HOUR, {}),
+    (_family(), "t2", NOW + HOUR, {"grace_ms": GRACE_MS}),
+    (_family(abs=NOW + MINUTE), "t3", NOW + MINUTE, {}),
+    (_family(abs=NOW + SECOND), "t2", NOW + SECOND, {"grace_ms": GRACE_MS}),
+    (_family(state="revoked", abs=NOW - 1), "t3", NOW, {}),
 )
 
 
 def _check_rotation_outcome(fn) -> None:
-    for family, presented, options in ROTATION_CASES:
+    for family, presented, now_ms, options in ROTATION_CASES:
         args = {"idle_ms": HOUR, **options}
-        expected = rotation_outcome(family, presented, NOW, **args)
-        given = ", ".join([f"family={family!r}", f"presented={presented!r}", f"now_ms={NOW}"]
+        expected = rotation_outcome(family, presented, now_ms, **args)
+        given = ", ".join([f"family={family!r}", f"presented={presented!r}", f"now_ms={now_ms}"]
                           + [f"{name}={value}" for name, value in args.items()])
-        expect(fn(family, presented, NOW, **args), expected, given)
+        expect(fn(family, presented, now_ms, **args), expected, given)
 
 
 def denylist_entry(claims: dict[str, Any], now_ms: int) -> tuple[str, int] | None:
@@ -126,8 +133,8 @@ register(
     hints=(
         "Check in the script's order: missing family, revoked state, lifetimes, then which token was presented.",
         "Expired means now_ms >= abs (absolute lifetime) or now_ms >= seen + idle_ms (idle lifetime).",
-        "Only the current jti rotates; the previous one only while overlap_ms > 0 and now_ms < prev_until; "
-        "any other token is 'reused'.",
+        "The current jti rotates ('ok'). The previous one gets 'again' only while grace_ms > 0 and now_ms < "
+        "prev_until (the grace runs up to, not including, prev_until); any other token is 'reused'.",
     ),
     reference=rotation_outcome,
 )
