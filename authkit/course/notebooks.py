@@ -34,6 +34,8 @@ def execute(path: Path, *, output: Path | None = None, cwd: Path | None = None) 
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:  # drop the wall-clock stamps an earlier run may have left
+        cell.metadata.pop("execution", None)
     previous = dict(os.environ)
     os.environ.clear()
     os.environ.update(deterministic_environment(previous))
@@ -42,6 +44,7 @@ def execute(path: Path, *, output: Path | None = None, cwd: Path | None = None) 
             notebook,
             timeout=TIMEOUT_SECONDS,
             kernel_name="python3",
+            record_timing=False,  # wall-clock stamps in every cell would change the files on each run
             resources={"metadata": {"path": str(cwd or path.parent)}},
         ).execute()
     finally:
