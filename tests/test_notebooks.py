@@ -1,4 +1,5 @@
-"""The course notebooks: structure, instructor checks all Correct, learner copies run and say Not attempted."""
+"""The course notebooks: structure, instructor checks all Correct; learner copies run and say Not attempted
+(each one collected beside its notebook by the root conftest.py: ``notebooks/NN_….ipynb::learner copy …``)."""
 
 from __future__ import annotations
 
@@ -77,11 +78,11 @@ def test_every_exercise_is_declared_in_exactly_one_notebook() -> None:
     assert sorted(declared) == sorted(catalog()), "catalog and notebooks agree"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_student_copy_runs_top_to_bottom_and_says_not_attempted(path: Path, tmp_path: Path) -> None:
+def assert_learner_copy_runs(path: Path, folder: Path) -> None:
+    """Run in ``folder`` the learner copy of ``path``; collected beside the notebook by the root conftest.py."""
     copy = student_notebook(load(path))
     assert BEGIN not in "".join(c.source for c in copy.cells), "no solution leaks into the learner copy"
-    student = tmp_path / path.name
+    student = folder / path.name
     nbformat.write(copy, student)
     executed = execute(student, cwd=NOTEBOOK_DIR)  # raises CellExecutionError on any failing cell
     outputs = check_outputs(executed)

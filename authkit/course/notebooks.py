@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -31,6 +32,7 @@ def course_notebooks(folder: Path = NOTEBOOK_DIR) -> list[Path]:
 
 def execute(path: Path, *, output: Path | None = None, cwd: Path | None = None) -> nbformat.NotebookNode:
     """Execute ``path`` top to bottom in a fresh kernel; write the result to ``output`` if given."""
+    import nbformat  # imported here: jsonschema's format checkers make it cost seconds, and few callers need it
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
