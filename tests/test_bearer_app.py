@@ -5,18 +5,20 @@ from __future__ import annotations
 import socket
 import time
 from datetime import timedelta
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 import requests
 import time_machine
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authkit import jws
 from authkit.keys import KeySet, SigningKey
+from authkit.passwords import ScryptCost
 from authkit.redis import LocalRedisServer, connect, count_round_trips, free_port
 from authkit.refresh import GRACE
 from authkit.tokens import TokenIssuer
@@ -27,6 +29,16 @@ from authkit.web.bearer_app import (
     www_authenticate,
 )
 from authkit.web.server import serve
+
+
+#: The demo users hashed at a low scrypt cost: these tests are about the API; tests/test_passwords.py and
+#: tests/test_deploy.py keep the default (OWASP's) cost under test.
+TEST_COST = ScryptCost(log2_n=10)
+
+
+def make_app(config: dict[str, Any] | None = None, **kwargs: Any) -> Flask:
+    """``create_app`` with the demo users at ``TEST_COST``."""
+    return create_app({"PASSWORD_COST": TEST_COST, **(config or {})}, **kwargs)
 
 ALICE = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
 ROOT = {"username": "root", "password": DEMO_ACCOUNTS["root"][0]}
@@ -46,7 +58,7 @@ def login(url: str, account: dict[str, str] = ALICE) -> dict:
 @pytest.fixture(scope="module")
 def api() -> Iterator[str]:
     """One API on fakeredis for the read-only tests (logging in costs a scrypt each time)."""
-    with serve(create_app(redis_client=connect(fresh=True))) as running:
+    with serve(make_app(redis_client=connect(fresh=True))) as running:
         yield running.url
 
 
@@ -58,7 +70,7 @@ def alice(api: str) -> dict:
 @pytest.fixture
 def fresh_api(redis_client: redis.Redis) -> Iterator[str]:
     """An API on the contract backend (fakeredis, then a real redis-server), for tests that change state."""
-    with serve(create_app(redis_client=redis_client)) as running:
+    with serve(make_app(redis_client=redis_client)) as running:
         yield running.url
 
 
@@ -208,7 +220,7 @@ def test_bad_refresh_tokens_are_invalid_grant(api: str, alice: dict, which: str,
 
 def test_refresh_tokens_are_signed_and_verified_with_the_refresh_keys() -> None:
     access, own = KeySet(SigningKey.generate("EdDSA", kid="access")), KeySet(SigningKey.generate("HS256", kid="rt"))
-    app = create_app(redis_client=connect(fresh=True), keys=access, refresh_keys=own)
+    app = make_app(redis_client=connect(fresh=True), keys=access, refresh_keys=own)
     client = app.test_client()
     tokens = client.post("/login", json=ALICE).get_json()
     assert (jws.read_header(tokens["access_token"])["kid"], jws.read_header(tokens["refresh_token"])["kid"]) == (
@@ -258,7 +270,7 @@ def test_a_repeat_within_the_grace_gets_the_same_pair(fresh_api: str) -> None:
 
 
 def test_with_no_grace_a_repeat_is_reuse_at_once(redis_client: redis.Redis) -> None:
-    with serve(create_app({"GRACE": timedelta(0)}, redis_client=redis_client)) as running:
+    with serve(make_app({"GRACE": timedelta(0)}, redis_client=redis_client)) as running:
         body = {"refresh_token": login(running.url)["refresh_token"]}
         assert requests.post(f"{running.url}/refresh", json=body, timeout=5).status_code == 200
         repeat = requests.post(f"{running.url}/refresh", json=body, timeout=5)
@@ -272,7 +284,7 @@ LOGOUT_CASES = [("stateless", 200, 200), ("denylist", 401, 200), ("version", 200
 @pytest.mark.parametrize(("strategy", "after_logout", "after_logout_all"), LOGOUT_CASES)
 def test_logout_and_logout_everywhere_per_strategy(redis_client: redis.Redis, strategy: str, after_logout: int,
                                                     after_logout_all: int) -> None:
-    with serve(create_app({"REVOCATION": strategy}, redis_client=redis_client)) as running:
+    with serve(make_app({"REVOCATION": strategy}, redis_client=redis_client)) as running:
         url = running.url
         laptop, phone = login(url), login(url)
         assert requests.post(f"{url}/logout", headers=bearer(laptop["access_token"]), timeout=5).status_code == 204
@@ -289,7 +301,7 @@ def test_logout_and_logout_everywhere_per_strategy(redis_client: redis.Redis, st
 def test_a_fresh_app_logs_in_and_refreshes_in_one_round_trip_each(real_redis: redis.Redis) -> None:
     """The scripts are loaded when the app is created, not by the first call (NOSCRIPT, SCRIPT LOAD, EVALSHA)."""
     real_redis.script_flush()
-    app = create_app(redis_client=real_redis)
+    app = make_app(redis_client=real_redis)
     with serve(app) as running:
         with count_round_trips(real_redis) as at_login:  # the login's Redis part, without its scrypt
             tokens = app.extensions["authkit.bearer"].login("alice", scope="read").as_json()
@@ -307,17 +319,17 @@ def test_unreachable_redis_is_503_and_never_an_accept() -> None:
     keys = KeySet(SigningKey.generate("EdDSA"))
     token = TokenIssuer(keys, issuer="https://auth.example", audience="api").issue_access("alice", claims={"ver": 0})
     dead = connect(f"redis://127.0.0.1:{free_port()}/0")
-    with serve(create_app(redis_client=dead, keys=keys)) as running:
+    with serve(make_app(redis_client=dead, keys=keys)) as running:
         assert requests.post(f"{running.url}/login", json=ALICE, timeout=10).status_code == 503
         response = requests.get(f"{running.url}/me", headers=bearer(token), timeout=5)
         assert (response.status_code, response.headers["Retry-After"]) == (503, "1")
-    with serve(create_app({"REVOCATION": "stateless"}, redis_client=dead, keys=keys)) as running:
+    with serve(make_app({"REVOCATION": "stateless"}, redis_client=dead, keys=keys)) as running:
         response = requests.get(f"{running.url}/me", headers=bearer(token), timeout=5)
         assert response.status_code == 200, "a stateless check never asks Redis: it cannot revoke either"
 
 
 def test_redis_dying_while_serving_is_503() -> None:
-    with LocalRedisServer() as server, serve(create_app(redis_client=server.client())) as running:
+    with LocalRedisServer() as server, serve(make_app(redis_client=server.client())) as running:
         tokens = login(running.url)
         server.stop()
         me = requests.get(f"{running.url}/me", headers=bearer(tokens["access_token"]), timeout=10)

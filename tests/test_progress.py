@@ -15,7 +15,8 @@ import pytest
 from authkit.course.exercise import Exercise, catalog
 from authkit.course.notebooks import NOTEBOOK_DIR, ROOT, execute
 from authkit.course.progress import PROGRESS_FILE, record, table
-from authkit.course.workspace import STATE_DIR, sync
+from authkit.course.state import STATE_DIR
+from authkit.course.workspace import sync
 
 
 @pytest.fixture

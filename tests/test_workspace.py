@@ -10,6 +10,7 @@ import pytest
 
 from authkit.course.notebooks import NOTEBOOK_DIR, ROOT, course_notebooks
 from authkit.course.student import CODE_STUB, student_notebook
+from authkit.course.state import is_workspace
 from authkit.course.workspace import (
     ADDED,
     BACKUP_DIR,
@@ -19,7 +20,6 @@ from authkit.course.workspace import (
     UnknownNotebook,
     describe,
     find_notebook,
-    is_workspace,
     reset,
     sync,
 )

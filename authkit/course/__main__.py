@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from authkit.course import notebooks
-from authkit.course.workspace import WORKSPACE_DIR
+from authkit.course.state import WORKSPACE_DIR
 
 
 def _parser() -> argparse.ArgumentParser:

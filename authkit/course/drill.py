@@ -5,15 +5,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import json
 import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import Iterable, Iterator, TextIO
 
-import nbformat
-
-from authkit.course.workspace import read_json, state_dir, write_json
+from authkit.course.state import read_json, state_dir, write_json
 
 DRILL_FILE = "drill.json"
 #: Box n comes back every 2 ** (n - 1) sessions: box 1 every session, box 5 every 16th.
@@ -44,14 +43,19 @@ class Card:
         return f"authkit::{self.notebook}"
 
 
-def interview_section(notebook: nbformat.NotebookNode) -> str:
+def markdown_cells(path: Path) -> Iterator[str]:
+    """The text of a notebook's Markdown cells, read as plain JSON (reading prose needs no schema check)."""
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            yield cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def interview_section(markdown: Iterable[str]) -> str:
     """The Markdown from the ``## Interview questions`` heading to the next heading of level 1 or 2."""
     lines: list[str] = []
     inside = False
-    for cell in notebook.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for line in cell.source.splitlines():
+    for source in markdown:
+        for line in source.splitlines():
             if line.strip() == SECTION:
                 inside = True
             elif inside and re.match(r"#{1,2} ", line):
@@ -64,7 +68,7 @@ def interview_section(notebook: nbformat.NotebookNode) -> str:
 def cards_of(path: Path) -> list[Card]:
     """The interview questions of one notebook, in order."""
     cards = []
-    for match in _DETAILS.finditer(interview_section(nbformat.read(path, as_version=4))):
+    for match in _DETAILS.finditer(interview_section(markdown_cells(path))):
         summary = html.unescape(_CODE.sub(r"`\1`", " ".join(match["summary"].split())))  # back to Markdown
         numbered = _NUMBERED.fullmatch(summary)
         number, question = (numbered["number"], numbered["question"]) if numbered else (f"Q{len(cards) + 1}", summary)

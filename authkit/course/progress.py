@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks
-from authkit.course.workspace import WORKSPACE_DIR, is_workspace, read_json, state_dir, write_json
+from authkit.course.state import WORKSPACE_DIR, is_workspace, read_json, state_dir, write_json
 
 if TYPE_CHECKING:
     from authkit.course.exercise import Spec

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import nbformat
 
-from authkit.course.notebooks import NOTEBOOK_DIR, ROOT, course_notebooks
+from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks
+from authkit.course.state import COPIES_FILE, WORKSPACE_DIR, read_json, state_dir, write_json
 from authkit.course.student import student_notebook
 
-WORKSPACE_DIR = ROOT / "my-course"
-#: The workspace's own files (hidden in JupyterLab): which course version each copy started from, progress, drill.
-STATE_DIR = ".authkit"
-COPIES_FILE = "copies.json"
 BACKUP_DIR = "backups"
 
 ADDED, UPDATED, KEPT, CURRENT = "added", "updated", "kept", "current"
@@ -27,37 +24,10 @@ class UnknownNotebook(ValueError):
     """A notebook name or number that is not part of the course."""
 
 
-def state_dir(workspace: Path) -> Path:
-    """Where the workspace keeps its own small files."""
-    return workspace / STATE_DIR
-
-
-def is_workspace(folder: Path) -> bool:
-    """True if ``folder`` was prepared by ``sync`` (checks record progress only there)."""
-    return (state_dir(folder) / COPIES_FILE).is_file()
-
-
 def fingerprint(notebook: nbformat.NotebookNode) -> str:
     """A digest of what a person can change in a notebook: each cell's type and text (not outputs or metadata)."""
     cells = [[cell.cell_type, cell.source] for cell in notebook.cells]
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
-
-
-def write_json(path: Path, data: object) -> None:
-    """Replace ``path`` with ``data`` in one step, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def read_json(path: Path) -> dict:
-    """The JSON object in ``path``; an empty one if the file is missing or unreadable."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _fingerprint_of_file(path: Path) -> str | None:
