@@ -8,9 +8,10 @@ import hashlib
 import pytest
 
 from authkit import hash_password, verify_password
-from authkit.passwords import DEFAULT_LOG2_N, DEFAULT_P, DEFAULT_R, HASH_BYTES, SALT_BYTES
+from authkit.passwords import DEFAULT_LOG2_N, DEFAULT_P, DEFAULT_R, HASH_BYTES, SALT_BYTES, ScryptCost
 
 PASSWORD = "correct horse battery staple"
+TEST_COST = ScryptCost(log2_n=12, r=8, p=1)  # the checks below are the same at any cost; the default is tested once
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_the_hash_says_how_it_was_made(stored: str) -> None:
 
 
 def test_each_hash_has_its_own_salt(stored: str) -> None:
-    again = hash_password(PASSWORD)
+    again = hash_password(PASSWORD, TEST_COST)
     assert again != stored and again.split("$")[3] != stored.split("$")[3]
     assert verify_password(PASSWORD, again)
 
@@ -94,15 +95,15 @@ def test_odd_passwords_are_just_wrong(stored: str, password: str) -> None:
 def test_login_check_does_the_same_scrypt_work_for_unknown_users(monkeypatch: pytest.MonkeyPatch) -> None:
     from authkit import passwords
 
-    stored = passwords.hash_password("right")
-    passwords.verify_login("warm-up", None)  # the decoy hash is made once, then reused
+    stored = passwords.hash_password("right", TEST_COST)
+    passwords.verify_login("warm-up", None, TEST_COST)  # the decoy hash is made once per cost, then reused
     calls: list[int] = []
     real = passwords._scrypt
     monkeypatch.setattr(passwords, "_scrypt", lambda *args: calls.append(args[2]) or real(*args))
-    assert passwords.verify_login("right", stored) is True
-    assert passwords.verify_login("wrong", stored) is False
-    assert passwords.verify_login("right", None) is False
-    assert calls == [DEFAULT_LOG2_N] * 3, "one scrypt at full cost per attempt, known user or not"
+    assert passwords.verify_login("right", stored, TEST_COST) is True
+    assert passwords.verify_login("wrong", stored, TEST_COST) is False
+    assert passwords.verify_login("right", None, TEST_COST) is False
+    assert calls == [TEST_COST.log2_n] * 3, "one scrypt at the stored cost per attempt, known user or not"
 
 
 def test_a_cheaper_cost_is_configuration_and_travels_with_the_hash() -> None:
