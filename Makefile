@@ -30,11 +30,11 @@ help:
 	@echo "make student  write the learners' copies under build/student"
 	@echo "make bench    costs as ratios to bare anchors, measured side by side on a real redis-server (build/bench/)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "authkit needs Python >= 3.10, found " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[course,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[course,dev,bench]'
 	@touch $(STAMP)
 
 lab: $(STAMP)
@@ -63,7 +63,6 @@ student: $(STAMP)
 	$(BIN)/python -m authkit.course student --out build/student
 
 bench: $(STAMP)
-	@$(BIN)/python -c 'import flask_session' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/harness.py
 
 clean:

@@ -42,21 +42,24 @@ import jwt
 from authkit.config import Environment, write_key_file
 from authkit.durability import PersistenceWarning
 from authkit.keys import SigningKey
+from authkit.measure import Bench, Row
 from authkit.plots import table
 from authkit.redis import LocalRedisServer, connect
 from authkit.tokens import REQUIRED_CLAIMS
 from authkit.web.server import GunicornServer
 from authkit.web.wsgi import bearer_api
 
+NAME = "bearer_request_cost"
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"
 GOAL = 1.3  # authentication may cost at most 1.3 × (bare verify + one GET)
 ADDED = "added by authentication (/me − /health)"
 FLOOR = "floor in a worker: bare decode + one GET"
 LOOP_FLOOR = "floor in a tight loop: bare decode + one GET"
 PROBE_KEY = "bench:probe"
+WARM_UP = 20  # requests per block before timing
 
 
-class Row(NamedTuple):
+class Measured(NamedTuple):
     """One measured quantity: CPU microseconds per request (or per call), and where it was measured."""
 
     label: str
@@ -133,11 +136,11 @@ def _profile(env: dict[str, str], token: str, n: int) -> str:
     return out.getvalue()
 
 
-def measure(*, rounds: int = 20, per_round: int = 200, profile: bool = False) -> list[Row]:
+def measure(redis_server: LocalRedisServer, *, rounds: int = 20, per_round: int = 200,
+            profile: bool = False) -> list[Measured]:
     """The interleaved measurement; rows in µs of CPU per request or per call."""
     key = SigningKey.generate("EdDSA")
-    with LocalRedisServer() as redis_server, tempfile.TemporaryDirectory(prefix="authkit-bench-") as folder, \
-            contextlib.ExitStack() as stack:
+    with tempfile.TemporaryDirectory(prefix="authkit-bench-") as folder, contextlib.ExitStack() as stack:
         key_file, refresh_key_file = str(Path(folder) / "signing.jwks"), str(Path(folder) / "refresh.jwks")
         write_key_file(key_file, key)
         write_key_file(refresh_key_file, SigningKey.generate("HS256"))
@@ -161,60 +164,79 @@ def measure(*, rounds: int = 20, per_round: int = 200, profile: bool = False) ->
             return jwt.decode(token, key.verifying_material, algorithms=[key.alg], issuer=ISSUER, audience=AUDIENCE,
                               options={"require": list(REQUIRED_CLAIMS)})
 
-        blocks: dict[str, Callable[[], int]] = {
-            "GET /health": lambda: api.cpu_ns("/health", bearer, per_round),
-            "GET /health, no Authorization header": lambda: api.cpu_ns("/health", {}, per_round),
-            "GET /me": lambda: api.cpu_ns("/me", bearer, per_round),
-            "GET /me, stateless revocation": lambda: stateless.cpu_ns("/me", bearer, per_round),
-            "bare app: nothing": lambda: floor.cpu_ns("/", bearer, per_round),
-            "bare app: decode": lambda: floor.cpu_ns("/?decode", bearer, per_round),
-            "bare app: decode + GET": lambda: floor.cpu_ns("/?decode+get", bearer, per_round),
-            "tight loop: bare jwt.decode": lambda: _local_ns(bare_decode, per_round),
-            "tight loop: authkit verify_access": lambda: _local_ns(lambda: verifier.verify_access(token), per_round),
-            "tight loop: one redis-py GET": lambda: _local_ns(lambda: redis_client.get(PROBE_KEY), per_round),
+        blocks: dict[str, Callable[[int], int]] = {
+            "GET /health": lambda n: api.cpu_ns("/health", bearer, n),
+            "GET /health, no Authorization header": lambda n: api.cpu_ns("/health", {}, n),
+            "GET /me": lambda n: api.cpu_ns("/me", bearer, n),
+            "GET /me, stateless revocation": lambda n: stateless.cpu_ns("/me", bearer, n),
+            "bare app: nothing": lambda n: floor.cpu_ns("/", bearer, n),
+            "bare app: decode": lambda n: floor.cpu_ns("/?decode", bearer, n),
+            "bare app: decode + GET": lambda n: floor.cpu_ns("/?decode+get", bearer, n),
+            "tight loop: bare jwt.decode": lambda n: _local_ns(bare_decode, n),
+            "tight loop: authkit verify_access": lambda n: _local_ns(lambda: verifier.verify_access(token), n),
+            "tight loop: one redis-py GET": lambda n: _local_ns(lambda: redis_client.get(PROBE_KEY), n),
         }
         for block in blocks.values():  # warm up: imports, caches, the workers' first requests
-            block()
+            block(WARM_UP)
         totals = dict.fromkeys(blocks, 0)
         order = list(blocks)
         for done in range(rounds):
             random.shuffle(order)
             for name in order:
-                totals[name] += blocks[name]()
+                totals[name] += blocks[name](per_round)
             print(f"\r  round {done + 1}/{rounds}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         if profile:
             print(_profile(env, token, 2000))
     us = {name: total / (rounds * per_round) / 1000 for name, total in totals.items()}
     worker, here = "gunicorn worker", "this process"
-    return [Row(name, value, here if name.startswith("tight") else worker) for name, value in us.items()] + [
-        Row(ADDED, us["GET /me"] - us["GET /health"], worker),
-        Row("  receiving the Authorization header (/health with − without)",
+    return [Measured(name, value, here if name.startswith("tight") else worker) for name, value in us.items()] + [
+        Measured(ADDED, us["GET /me"] - us["GET /health"], worker),
+        Measured("  receiving the Authorization header (/health with − without)",
             us["GET /health"] - us["GET /health, no Authorization header"], worker),
-        Row("  verify + HTTP layer (stateless /me − /health)", us["GET /me, stateless revocation"] - us["GET /health"],
+        Measured("  verify + HTTP layer (stateless /me − /health)", us["GET /me, stateless revocation"] - us["GET /health"],
             worker),
-        Row("  the revocation lookup (/me − stateless /me)", us["GET /me"] - us["GET /me, stateless revocation"],
+        Measured("  the revocation lookup (/me − stateless /me)", us["GET /me"] - us["GET /me, stateless revocation"],
             worker),
-        Row(FLOOR, us["bare app: decode + GET"] - us["bare app: nothing"], worker),
-        Row("  bare decode in a worker", us["bare app: decode"] - us["bare app: nothing"], worker),
-        Row("  one GET in a worker", us["bare app: decode + GET"] - us["bare app: decode"], worker),
-        Row(LOOP_FLOOR, us["tight loop: bare jwt.decode"] + us["tight loop: one redis-py GET"], here),
+        Measured(FLOOR, us["bare app: decode + GET"] - us["bare app: nothing"], worker),
+        Measured("  bare decode in a worker", us["bare app: decode"] - us["bare app: nothing"], worker),
+        Measured("  one GET in a worker", us["bare app: decode + GET"] - us["bare app: decode"], worker),
+        Measured(LOOP_FLOOR, us["tight loop: bare jwt.decode"] + us["tight loop: one redis-py GET"], here),
     ]
 
 
-def main() -> None:
-    # The throwaway redis-server keeps nothing on disk, on purpose: the start-up check's warning is not news here.
+def rows(bench: Bench) -> list[Row]:
+    """Authentication's added CPU as a ratio to each floor (the goal), then every measured µs."""
+    quiet()
+    measured = measure(bench.server, rounds=bench.rounds)
+    values = {m.label: m.microseconds for m in measured}
+    where = {LOOP_FLOOR: "the same calls back to back in one process: a round trip costs less there than in a request",
+             FLOOR: "PyJWT's decode and one GET inside a gunicorn worker, on the same kept-alive connection"}
+    ratios = [Row(NAME, ADDED, values[ADDED] / values[floor], anchor=floor, goal=GOAL, clock="cpu",
+                  note=f"{where[floor]}; {values[ADDED]:.0f} vs {values[floor]:.0f} µs")
+              for floor in (FLOOR, LOOP_FLOOR)]
+    return ratios + [Row(NAME, m.label.strip(), round(m.microseconds, 1), "µs", clock="cpu", note=m.where)
+                     for m in measured]
+
+
+def quiet() -> None:
+    """The throwaway redis-server keeps nothing on disk, on purpose: the start-up check's warning is not news here."""
     warnings.simplefilter("ignore", PersistenceWarning)
     logging.getLogger("authkit.web.wsgi").setLevel(logging.ERROR)
+
+
+def main() -> None:
+    quiet()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--per-round", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of /me inside the app")
     args = parser.parse_args()
-    rows = measure(rounds=args.rounds, per_round=args.per_round, profile=args.profile)
+    with LocalRedisServer() as server:
+        measured = measure(server, rounds=args.rounds, per_round=args.per_round, profile=args.profile)
     print(table(["CPU per request or call", "µs", "measured in"],
-                [(r.label, f"{r.microseconds:.0f}", r.where) for r in rows]))
-    values = {r.label: r.microseconds for r in rows}
+                [(r.label, f"{r.microseconds:.0f}", r.where) for r in measured]))
+    values = {r.label: r.microseconds for r in measured}
     for floor in (FLOOR, LOOP_FLOOR):
         ratio = values[ADDED] / values[floor]
         print(f"authentication adds ×{ratio:.2f} the {floor.split(':')[0]} (goal ≤ ×{GOAL}: "

@@ -119,7 +119,7 @@ def wsgi_request(app: Flask, cookie: str | None) -> Callable[[], object]:
 def rows(bench: Bench) -> list[Row]:
     """Round trips and CPU per validated request: the cookie app and a plain view, both against Flask-Session."""
     client = bench.client()
-    ours = create_cookie_app(SessionStore(client))
+    ours = create_cookie_app(SessionStore(client), trusted_origins={ORIGIN})
     theirs = flask_session_app(redis.Redis.from_url(bench.server.url))  # Flask-Session stores bytes (msgpack)
     calls = {
         FLASK_SESSION: wsgi_request(theirs, logged_in_cookie(theirs)),

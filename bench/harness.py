@@ -29,8 +29,14 @@ from authkit.redis import LocalRedisServer
 
 #: The benchmarks ``make bench`` runs, in this order: module names in bench/, each with ``rows(bench)``.
 BENCHMARKS = (
-    "cost_per_request",
+    "jwt_verify",
+    "session_validate",
     "cookie_vs_flask_session",
+    "bearer_request_cost",
+    "logout_everywhere",
+    "cost_per_request",
+    "token_round_trips",
+    "session_round_trips",
 )
 OUT = Path(__file__).resolve().parents[1] / "build" / "bench"
 Benchmark = Callable[[Bench], list[Row]]

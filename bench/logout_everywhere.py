@@ -1,6 +1,6 @@
 """How long log-out-everywhere blocks Redis, per session, measured by the server itself.
 
-Gives one user N sessions on a throwaway redis-server, resets the server's statistics, runs
+Gives one user N sessions on the bench's throwaway redis-server (emptied first), resets the server's statistics, runs
 ``destroy_all`` (one EVALSHA), and reads the microseconds the server spent in it from ``INFO
 commandstats``: while a script runs, Redis serves nobody else. Best of several runs, since another
 process on the machine can only make a run slower. The floor row deletes the same records with a
@@ -14,9 +14,12 @@ from __future__ import annotations
 import redis
 
 from authkit import SessionStore
-from authkit.redis import LocalRedisServer
+from authkit.measure import Bench, Row
 
-Row = tuple[str, int, float, float]  # variant, sessions, µs in Redis, µs per session
+NAME = "logout_everywhere"
+GOAL = 0.3  # µs of Redis time per session ended
+FLOOR = "floor: client ZRANGE + DEL"
+SIZES = (100, 1000, 5000)  # sessions of one user
 
 
 def script_microseconds(client: redis.Redis, store: SessionStore, sessions: int, *, keep: bool) -> float:
@@ -47,29 +50,27 @@ def floor_microseconds(client: redis.Redis, store: SessionStore, sessions: int) 
     return float(stats["cmdstat_zrange"]["usec"] + stats["cmdstat_del"]["usec"])
 
 
-def rows(sizes: tuple[int, ...] = (100, 1000, 5000), repeats: int = 5) -> list[Row]:
-    """Best-of-``repeats`` server time per size: "everywhere", "everywhere but this one", and the floor."""
-    measured = []
-    with LocalRedisServer() as server:
-        client = server.client()
-        store = SessionStore(client)
-        for size in sizes:
-            for variant, run in (
-                ("everywhere", lambda: script_microseconds(client, store, size, keep=False)),
-                ("everywhere but this one", lambda: script_microseconds(client, store, size, keep=True)),
-                ("floor: client ZRANGE + DEL", lambda: floor_microseconds(client, store, size)),
-            ):
-                best = min(run() for _ in range(repeats))
-                measured.append((variant, size, best, best / size))
-    return measured
-
-
-def main() -> None:
-    print("Log-out-everywhere: time spent inside redis-server (INFO commandstats), best of 5\n")
-    print(f"{'variant':<26}  {'sessions':>8}  {'µs in Redis':>11}  {'µs per session':>14}")
-    for variant, size, total, per in rows():
-        print(f"{variant:<26}  {size:>8}  {total:>11.0f}  {per:>14.3f}")
+def rows(bench: Bench) -> list[Row]:
+    """Best-of-5 server µs per session for each size (fewer with fewer rounds): everywhere, all but one, the floor."""
+    repeats = min(5, bench.rounds)
+    client = bench.client()
+    store = SessionStore(client)
+    found = []
+    for size in SIZES:
+        bench.say(f"{size} sessions")
+        for variant, run in (
+            ("everywhere", lambda: script_microseconds(client, store, size, keep=False)),
+            ("everywhere but this one", lambda: script_microseconds(client, store, size, keep=True)),
+            (FLOOR, lambda: floor_microseconds(client, store, size)),
+        ):
+            best = min(run() for _ in range(repeats))
+            found.append(Row(NAME, f"log out {variant}, {size} sessions" if variant != FLOOR else f"{FLOOR}, {size} sessions",
+                             round(best / size, 3), "µs per session", goal=None if variant == FLOOR else GOAL,
+                             clock="cpu", note=f"{best:.0f} µs inside redis-server (INFO commandstats), best of {repeats}"))
+    return found
 
 
 if __name__ == "__main__":
-    main()
+    import harness
+
+    harness.main([rows])

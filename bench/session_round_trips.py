@@ -1,9 +1,8 @@
 """Redis round trips per authenticated request: authkit's session store next to common patterns.
 
-Starts a throwaway redis-server, counts from its MONITOR stream what each request costs, and
-prints a table. The "pattern of …" rows replay, with plain redis-py calls, the commands those
+Counts from a throwaway redis-server's MONITOR stream what each request costs. The "pattern of …" rows replay, with plain redis-py calls, the commands those
 libraries send per request with a Redis backend; they are labelled patterns, not the libraries.
-A second table counts Redis writes over a simulated working day (fakeredis, virtual time).
+Further rows count Redis writes over a simulated working day (fakeredis, virtual time).
 
     .venv/bin/python bench/session_round_trips.py
 """
@@ -19,13 +18,15 @@ import redis
 import time_machine
 
 from authkit import SessionStore
-from authkit.redis import LocalRedisServer, connect, count_round_trips
+from authkit.measure import Bench, Row
+from authkit.redis import connect, count_round_trips
 
+NAME = "session_round_trips"
 Request = Callable[[], object]
-Row = tuple[str, Request, Request | None]  # label, the request, set-up run before counting
+Case = tuple[str, Request, Request | None]  # label, the request, set-up run before counting
 
 
-def authkit_rows(client: redis.Redis) -> list[Row]:
+def authkit_rows(client: redis.Redis) -> list[Case]:
     """authkit's own operations in steady state, then the one request that follows a script flush."""
     always, half = SessionStore(client), SessionStore(client, slide="half")
     alice, bob, dave = always.create("alice"), half.create("bob"), always.create("dave")
@@ -45,7 +46,7 @@ def authkit_rows(client: redis.Redis) -> list[Row]:
     ]
 
 
-def pattern_rows(client: redis.Redis) -> list[Row]:
+def pattern_rows(client: redis.Redis) -> list[Case]:
     """The per-request commands of other stacks, replayed on a key of their own shape."""
     key, ttl = f"session:{secrets.token_urlsafe(32)}", 1800
     client.set(key, json.dumps({"user": "alice", "roles": ["admin"]}), ex=ttl)
@@ -70,10 +71,10 @@ def pattern_rows(client: redis.Redis) -> list[Row]:
     ]
 
 
-def measure(client: redis.Redis, rows: list[Row]) -> list[tuple[str, int, str]]:
+def measure(client: redis.Redis, cases: list[Case]) -> list[tuple[str, int, str]]:
     """Round trips and the command names the server received for each row."""
     measured = []
-    for label, request, setup in rows:
+    for label, request, setup in cases:
         if setup is not None:
             setup()
         with count_round_trips(client) as log:
@@ -97,24 +98,20 @@ def writes_over_a_day(slide: str, every: timedelta, hours: int = 8) -> tuple[int
     return requests, writes
 
 
-def main() -> None:
-    with LocalRedisServer() as server:
-        client = server.client()
-        rows = measure(client, authkit_rows(client)) + measure(client, pattern_rows(client))
-        version = client.info("server")["redis_version"]
-    width = max(len(label) for label, _, _ in rows)
-    print(f"Round trips per request, counted from MONITOR on redis-server {version}\n")
-    print(f"{'request':<{width}}  trips  commands")
-    for label, trips, names in rows:
-        print(f"{label:<{width}}  {trips:>5}  {names}")
-    print("\nWrites to Redis over an 8-hour day (idle timeout 30 min; fakeredis, virtual time)\n")
-    print(f"{'one request every':<18}  {'requests':>8}  {'always':>6}  {'half':>6}")
+def rows(bench: Bench) -> list[Row]:
+    """Round trips per request (authkit, then the patterns), then Redis writes over a simulated working day."""
+    client = bench.client()
+    found = [Row(NAME, label, float(trips), "round trips", note=commands)
+             for label, trips, commands in measure(client, authkit_rows(client)) + measure(client, pattern_rows(client))]
     for minutes in (1, 2, 5, 10):
-        every = timedelta(minutes=minutes)
-        made, always = writes_over_a_day("always", every)
-        _, half = writes_over_a_day("half", every)
-        print(f"{f'{minutes} min':<18}  {made:>8}  {always:>6}  {half:>6}")
+        for slide in ("always", "half"):
+            made, writes = writes_over_a_day(slide, timedelta(minutes=minutes))
+            found.append(Row(NAME, f"slide {slide}, a request every {minutes} min for 8 h", float(writes), "writes",
+                             note=f"of {made} requests; idle timeout 30 min; fakeredis, virtual time"))
+    return found
 
 
 if __name__ == "__main__":
-    main()
+    import harness
+
+    harness.main([rows])

@@ -1,36 +1,30 @@
 """CPU per session validate, next to a bare redis-py GETEX, on a throwaway redis-server.
 
-Each row's cost is client CPU (this process) plus server CPU (``INFO cpu`` of redis-server) per call,
-measured in small batches that take turns in a shuffled order, so that load from other processes
-falls on every row alike; the µs are the median batch's, the ratio the median over rounds of each
-round's ratio to the anchor's batch. The anchor is ``client.getex(key,
-pxat=…)`` on a string of the session record's size: the least any store can do to read a record and
-slide its expiry in one round trip.
+Each figure is client CPU (this process) plus server CPU (``INFO cpu`` of redis-server) per call, as a
+ratio to the anchor timed in the same interleaved rounds (``authkit.measure.side_by_side``). The anchor
+is ``client.getex(key, pxat=…)`` on a string of the session record's size: the least any store can do
+to read a record and slide its expiry in one round trip. The EVALSHA row is the floor of the script
+the half policy runs: what any one-round-trip design that keeps its features pays in Redis.
 
-    .venv/bin/python bench/session_validate.py
+    .venv/bin/python bench/session_validate.py [--rounds R]
 """
 
 from __future__ import annotations
 
-import random
-import statistics
 import time
 from collections.abc import Callable
 
 import redis
 
 from authkit import SessionStore
-from authkit.redis import LocalRedisServer
+from authkit.measure import Bench, Row, side_by_side
 from authkit.sessions import _TOUCH
 
-Row = tuple[str, float, float, float]  # label, client µs, server µs, ratio of client + server to the anchor
-ANCHOR = "redis-py GETEX (anchor)"
-
-
-def server_cpu(client: redis.Redis) -> float:
-    """Seconds of CPU the server has used (user + system)."""
-    info = client.info("cpu")
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+NAME = "session_validate"
+GOAL = 1.3
+ANCHOR = "redis-py GETEX"
+NOTES = {"authkit validate, slide half (no write due)":
+         "the half policy runs a script even when no write is due: its floor is the EVALSHA row"}
 
 
 def calls(client: redis.Redis) -> dict[str, Callable[[], object]]:
@@ -49,44 +43,16 @@ def calls(client: redis.Redis) -> dict[str, Callable[[], object]]:
     }
 
 
-def measure(client: redis.Redis, *, rounds: int = 60, batch: int = 200, seed: int = 0) -> list[Row]:
-    """Median client and server µs per call for each row, batches interleaved in a shuffled order."""
+def rows(bench: Bench) -> list[Row]:
+    """Each call's client + server CPU as a ratio to the bare GETEX, side by side on the shared server."""
+    client = bench.client()
     measured = calls(client)
-    for call in measured.values():  # warm up: scripts loaded, connections open
-        for _ in range(50):
-            call()
-    samples: dict[str, list[tuple[float, float]]] = {label: [] for label in measured}
-    order = list(measured)
-    shuffle = random.Random(seed).shuffle
-    for _ in range(rounds):
-        shuffle(order)
-        for label in order:
-            call = measured[label]
-            server_before, client_before = server_cpu(client), time.process_time()
-            for _ in range(batch):
-                call()
-            client_after = time.process_time()
-            server_after = server_cpu(client)
-            samples[label].append(((client_after - client_before) / batch, (server_after - server_before) / batch))
-    anchor = [c + s for c, s in samples[ANCHOR]]  # each round's ratio pairs batches run moments apart
-    return [(label, statistics.median(c for c, _ in pairs) * 1e6, statistics.median(s for _, s in pairs) * 1e6,
-             statistics.median((c + s) / a for (c, s), a in zip(pairs, anchor))) for label, pairs in samples.items()]
-
-
-def rows() -> list[Row]:
-    """The table, measured on a fresh throwaway redis-server (for a benchmark harness)."""
-    with LocalRedisServer() as server:
-        return measure(server.client())
-
-
-def main() -> None:
-    print("CPU per call (client + server), median of interleaved batches, on a throwaway redis-server\n")
-    table = rows()
-    width = max(len(label) for label, *_ in table)
-    print(f"{'call':<{width}}  {'client µs':>9}  {'server µs':>9}  {'× GETEX':>7}")
-    for label, client_us, server_us, ratio in table:
-        print(f"{label:<{width}}  {client_us:>9.1f}  {server_us:>9.1f}  {ratio:>7.2f}")
+    compared = side_by_side(measured, rounds=bench.rounds, server=client, progress=bench.progress("validate"))
+    return [c.row(NAME, goal=None if c.name.startswith("redis-py") else GOAL, note=NOTES.get(c.name, ""))
+            for c in compared]
 
 
 if __name__ == "__main__":
-    main()
+    import harness
+
+    harness.main([rows])

@@ -1,16 +1,15 @@
-"""Redis round trips (counted by the server) and time per token operation, on throwaway redis-servers.
+"""Redis round trips per token operation, counted by the server, and what three choices cost, side by side.
 
-Also, measured side by side (interleaved rounds, so load from elsewhere cancels out): what the durability
-check costs in steady state, what sealing a successor for the refresh grace costs, and what the
-persistence settings that revocation needs cost a write and a read.
+The side-by-side figures (``authkit.measure.side_by_side``: interleaved rounds, so load from elsewhere
+cancels out): the durability check in steady state, sealing a successor for the refresh grace, and the
+persistence settings that revocation needs, for a write and a read (one throwaway server per setting).
 
-Run: .venv/bin/python bench/token_round_trips.py [--repeat N] [--rounds R]
+    .venv/bin/python bench/token_round_trips.py [--rounds R]
 """
 
 from __future__ import annotations
 
-import argparse
-import time
+import contextlib
 from datetime import timedelta
 from typing import Callable
 
@@ -27,11 +26,16 @@ from authkit import (
     TokenService,
     TokenVerifier,
 )
+from authkit.measure import Bench, Row, side_by_side
 from authkit.redis import LocalRedisServer, connect, count_round_trips
 from authkit.refresh import GRACE
 from authkit.revocation import deny_key
 
+NAME = "token_round_trips"
 ISSUER, AUDIENCE = "https://auth.example", "api"
+TRIPS_NOTES = {"verify, new conn.": "HELLO, the durability check's EVAL, MGET: once per new connection",
+               "verify, new conn., no check": "HELLO, MGET",
+               "logout (family + denylist)": "one EVALSHA for the family, one SET for the denylist"}
 Prepare = Callable[[], Callable[[], object]]
 
 
@@ -98,21 +102,20 @@ def round_trips(client: redis.Redis, prepare: Prepare) -> int:
     return log.round_trips
 
 
-def seconds_per_call(prepare: Prepare, repeat: int) -> float:
-    calls = [prepare() for _ in range(repeat)]
-    start = time.perf_counter()
-    for call in calls:
-        call()
-    return (time.perf_counter() - start) / repeat
+def chained_refresh(service: TokenService) -> Callable[[], object]:
+    """A refresh that can be called again and again: each call rotates the token the previous one returned."""
+    current = [service.login("alice").refresh_token]
+
+    def call() -> object:
+        current[0] = service.refresh(current[0]).refresh_token
+        return current[0]
+    return call
 
 
-def interleaved(variants: dict[str, Prepare], repeat: int, rounds: int) -> dict[str, float]:
-    """Seconds per call of each variant: the least disturbed of ``rounds`` rounds, order reversed every round."""
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for number in range(rounds):
-        for name in list(variants)[:: 1 if number % 2 == 0 else -1]:
-            samples[name].append(seconds_per_call(variants[name], repeat))
-    return {name: min(times) for name, times in samples.items()}
+def checked_verify(service: TokenService) -> Callable[[], object]:
+    """A guarded verify of one live access token."""
+    token = service.login("alice").access_token
+    return lambda: service.guard.check(token)
 
 
 def denylist_entry_bytes(client: redis.Redis, service: TokenService) -> int:
@@ -122,62 +125,37 @@ def denylist_entry_bytes(client: redis.Redis, service: TokenService) -> int:
     return int(client.memory_usage(deny_key(claims)))
 
 
-def print_pairs(title: str, times: dict[str, float], baseline: str) -> None:
-    print(f"\n{title}")
-    for name, seconds in times.items():
-        print(f"  {name:<44} {seconds * 1e6:>8.1f} µs/op {seconds / times[baseline]:>6.2f} × {baseline}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=300, help="calls timed per operation (per round)")
-    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds for the side-by-side figures")
-    args = parser.parse_args()
+def rows(bench: Bench) -> list[Row]:
+    """Round trips per operation (counted by the server), a denylist entry's size, then three side-by-side costs."""
+    client = bench.client()
     keys = KeySet(SigningKey.generate("EdDSA"))
-    with LocalRedisServer() as server:
-        client = server.client()
-        version = client.info("server")["redis_version"]
-        service = build(client, keys)
-        unchecked = build(connect(server.url, detect_rollback=False), keys)
-        ops = operations(client, service, unchecked)
-        rows = [(name, round_trips(client, prep), seconds_per_call(prep, args.repeat)) for name, prep in ops.items()]
-        baseline = dict((name, t) for name, _, t in rows)["verify: stateless"]
-        print(f"redis-server {version} on loopback; {args.repeat} timed calls per operation")
-        print(f"{'operation':<30} {'round trips':>11} {'µs/op':>9} {'× stateless verify':>19}")
-        for name, trips, seconds in rows:
-            print(f"{name:<30} {trips:>11} {seconds * 1e6:>9.0f} {seconds / baseline:>19.1f}")
-        entry = denylist_entry_bytes(client, service)
-        print(f"\none denylist entry: {entry} bytes (MEMORY USAGE), kept until the token's exp;")
-        print(f"1 million tokens revoked within one access-token lifetime ≈ {entry} MB")
-
-        graced = build(client, keys, grace=GRACE)
-        print_pairs("steady state, with and without the durability check (no round trip is added):", interleaved({
-            "verify denylist+version, no check": verify_op(unchecked),
-            "verify denylist+version, checked": verify_op(service),
-            "refresh, no check": refresh_op(unchecked),
-            "refresh, checked": refresh_op(service),
-        }, args.repeat, args.rounds), "verify denylist+version, no check")
-        print_pairs(f"refresh with no grace, and with a {GRACE.seconds} s grace (the successor sealed):", interleaved({
-            "refresh, grace 0": refresh_op(service),
-            f"refresh, grace {GRACE.seconds} s": refresh_op(graced),
-        }, args.repeat, args.rounds), "refresh, grace 0")
-
+    service = build(client, keys)
+    unchecked = build(connect(bench.server.url, detect_rollback=False), keys)
+    found = [Row(NAME, name, float(round_trips(client, prepare)), "round trips", note=TRIPS_NOTES.get(name, ""))
+             for name, prepare in operations(client, service, unchecked).items()]
+    found.append(Row(NAME, "one denylist entry", float(denylist_entry_bytes(client, service)), "bytes",
+                     note="MEMORY USAGE; kept until the token's exp: a million revoked tokens ≈ that many MB"))
+    graced = build(client, keys, grace=GRACE)
+    compared = side_by_side({"verify denylist+version, no durability check": checked_verify(unchecked),
+                             "verify denylist+version, with the durability check": checked_verify(service)},
+                            rounds=bench.rounds, server=client, progress=bench.progress("durability check"))
+    compared += side_by_side({"refresh, no grace": chained_refresh(service),
+                              f"refresh, {GRACE.seconds} s grace (successor sealed)": chained_refresh(graced)},
+                             rounds=bench.rounds, server=client, progress=bench.progress("refresh grace"))
+    found += [c.row(NAME) for c in compared]
     settings = {"no persistence": {}, "appendfsync everysec": {"appendonly": True, "appendfsync": "everysec"},
                 "appendfsync always": {"appendonly": True, "appendfsync": "always"}}
-    servers = {name: LocalRedisServer(**options) for name, options in settings.items()}
-    try:
-        services = {name: build(server.client(), keys) for name, server in servers.items()}
-        variants: dict[str, Prepare] = {}
-        for name, each in services.items():
-            variants[f"refresh (a write), {name}"] = refresh_op(each)
-        for name, each in services.items():
-            variants[f"verify (a read), {name}"] = verify_op(each)
-        print_pairs("what persistence costs (each server on this machine's /tmp):",
-                    interleaved(variants, args.repeat, args.rounds), "refresh (a write), no persistence")
-    finally:
-        for server in servers.values():
-            server.stop()
+    with contextlib.ExitStack() as stack:
+        services = {name: build(stack.enter_context(LocalRedisServer(**options)).client(), keys)
+                    for name, options in settings.items()}
+        for operation, call in (("refresh (a write)", chained_refresh), ("verify (a read)", checked_verify)):
+            compared = side_by_side({f"{operation}, {name}": call(each) for name, each in services.items()},
+                                    rounds=bench.rounds, clock="wall", progress=bench.progress(operation))
+            found += [c.row(NAME, note="wall time: an fsync is waited for, not computed") for c in compared]
+    return found
 
 
 if __name__ == "__main__":
-    main()
+    import harness
+
+    harness.main([rows])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -143,3 +145,19 @@ def test_every_listed_benchmark_exists_and_offers_rows() -> None:
     for name in harness.BENCHMARKS:
         source = (ROOT / "bench" / f"{name}.py").read_text()
         assert "\ndef rows(bench: Bench) -> list[Row]:" in source, name
+
+
+def test_make_bench_runs_every_benchmark_and_counts_the_round_trips(redis_server, tmp_path: Path) -> None:
+    """The whole of ``make bench`` at one round: every benchmark gives rows; the counts are the contract's."""
+    subprocess.run([sys.executable, str(ROOT / "bench" / "harness.py"), "--rounds", "1", "--out", str(tmp_path)],
+                   cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    saved = json.loads((tmp_path / "results.json").read_text())["rows"]
+    harness = load_harness()
+    assert {row["bench"] for row in saved} == set(harness.BENCHMARKS)
+    trips = {(row["bench"], row["name"]): row["value"] for row in saved if row["unit"] == "round trips"}
+    assert trips[("cookie_vs_flask_session", "authkit cookie app, GET /me")] == 1
+    assert trips[("cookie_vs_flask_session", "Flask-Session (redis), GET /me")] == 2
+    assert trips[("session_round_trips", "authkit validate + slide (always)")] == 1
+    assert trips[("token_round_trips", "refresh (rotate)")] == 1
+    assert all(row["value"] > 0 for row in saved if row["unit"] == "×"), "every ratio was measured"
+    assert (tmp_path / "ratios.png").read_bytes()[:4] == b"\x89PNG"
