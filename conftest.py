@@ -39,3 +39,25 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CourseNote
     if file_path.suffix == ".ipynb" and file_path.parent == NOTEBOOK_DIR and file_path.name[:2].isdigit():
         return CourseNotebook.from_parent(parent, path=file_path)
     return None
+
+
+#: The files that take longest (about 20–50 s each on two cores), started first: with ``--dist loadfile`` a
+#: long file begun last keeps one worker busy while the others have nothing left to do.
+LONGEST_FIRST = (
+    "tests/test_lab_browser.py",
+    "notebooks/07_revocation_windows_and_sliding_expiration.ipynb",
+    "notebooks/06_the_browser_lab.ipynb",
+    "tests/test_durability.py",
+    "tests/test_measure.py",
+    "tests/test_deploy.py",
+    "tests/test_cookie_app.py",
+    "tests/test_browser_lab.py",
+    "tests/test_site.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first; every file keeps its own order (a notebook's cells run in sequence)."""
+    root = Path(str(config.rootpath))
+    rank = {root / name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(str(item.path)), len(rank)))
