@@ -10,15 +10,15 @@ from authkit.errors import (
     TokenError,
     WeakKeyError,
 )
-from authkit.keys import KeySet, SigningKey
-from authkit.remote_keys import RemoteKeySet
-from authkit.tokens import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.tokens.remote_keys import RemoteKeySet
+from authkit.tokens.issuer import ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TokenIssuer, TokenVerifier
 
 # refresh and revocation
 from authkit.errors import REVOCATION_REASONS
-from authkit.refresh import GRACE as REFRESH_GRACE
-from authkit.refresh import NaiveRotation, RefreshFamilies, TokenPair, TokenService
-from authkit.revocation import (
+from authkit.state.refresh import GRACE as REFRESH_GRACE
+from authkit.state.refresh import NaiveRotation, RefreshFamilies, TokenPair, TokenService
+from authkit.state.revocation import (
     DENYLIST,
     DENYLIST_AND_VERSION,
     STATELESS,
@@ -30,7 +30,7 @@ from authkit.revocation import (
 )
 
 # durability of revocation across Redis restarts
-from authkit.durability import (
+from authkit.state.durability import (
     PersistenceReport,
     PersistenceWarning,
     RecoveryInProgress,
@@ -40,8 +40,8 @@ from authkit.durability import (
 
 # sessions and passwords
 from authkit.errors import CSRF_REASONS, SESSION_REASONS, CsrfRejected, SessionError, StoreUnavailable
-from authkit.passwords import ScryptCost, hash_password, verify_login, verify_password
-from authkit.sessions import (
+from authkit.login.passwords import ScryptCost, hash_password, verify_login, verify_password
+from authkit.state.sessions import (
     DEFAULT_ABSOLUTE,
     DEFAULT_IDLE,
     DEFAULT_ROTATION_GRACE,
@@ -55,9 +55,9 @@ from authkit.sessions import (
 # deployment
 from authkit.errors import CONFIG_REASONS, ConfigError
 
-# timeline and plots (authkit.plots needs matplotlib: import it as a module, `from authkit import plots`)
-from authkit.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
-from authkit.timeline import Event, RealClock, RequestRecord, Scenario, Timeline, VirtualClock, simulate
+# timeline and plots (authkit.study.plots needs matplotlib: import it as a module, `from authkit.study import plots`)
+from authkit.study.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
+from authkit.study.timeline import Event, RealClock, RequestRecord, Scenario, Timeline, VirtualClock, simulate
 
 __all__ = [
     # tokens and keys

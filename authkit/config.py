@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from authkit.errors import AuthkitError, ConfigError
-from authkit.keys import KeySet, SigningKey
-from authkit.passwords import DEFAULT_COST, ScryptCost
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.login.passwords import DEFAULT_COST, ScryptCost
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only

@@ -40,12 +40,12 @@ from typing import Any, NamedTuple
 import jwt
 
 from authkit.config import Environment, write_key_file
-from authkit.durability import PersistenceWarning
-from authkit.keys import SigningKey
-from authkit.measure import Bench, Row
-from authkit.plots import table
-from authkit.redis import LocalRedisServer, connect
-from authkit.tokens import REQUIRED_CLAIMS
+from authkit.state.durability import PersistenceWarning
+from authkit.tokens.keys import SigningKey
+from authkit.study.measure import Bench, Row
+from authkit.study.plots import table
+from authkit.state.redis import LocalRedisServer, connect
+from authkit.tokens.issuer import REQUIRED_CLAIMS
 from authkit.web.server import GunicornServer
 from authkit.web.wsgi import bearer_api
 

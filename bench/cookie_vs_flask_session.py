@@ -28,8 +28,8 @@ from flask import Flask, Response, jsonify, session
 from flask_session import Session
 from werkzeug.test import EnvironBuilder
 
-from authkit.measure import Bench, Row, round_trips, side_by_side
-from authkit.sessions import DEFAULT_IDLE, SessionStore
+from authkit.study.measure import Bench, Row, round_trips, side_by_side
+from authkit.state.sessions import DEFAULT_IDLE, SessionStore
 from authkit.web.cookie_app import COOKIE_NAME, create_cookie_app
 
 NAME = "cookie_vs_flask_session"

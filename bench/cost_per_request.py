@@ -1,6 +1,6 @@
 """Cost of checking one request, per approach: CPU as a ratio to an HS256 verify, and Redis round trips.
 
-The same measurement as notebook 07's figure 5 (``authkit.experiments.request_costs``): every check
+The same measurement as notebook 07's figure 5 (``authkit.study.experiments.request_costs``): every check
 timed in the same interleaved rounds as the anchor, CPU of this process plus redis-server's, round
 trips counted by the server (MONITOR).
 
@@ -9,8 +9,8 @@ trips counted by the server (MONITOR).
 
 from __future__ import annotations
 
-from authkit.experiments import request_costs
-from authkit.measure import Bench, Row
+from authkit.study.experiments import request_costs
+from authkit.study.measure import Bench, Row
 
 NAME = "cost_per_request"
 

@@ -1,9 +1,9 @@
 """``make bench``: every benchmark on one throwaway redis-server, side by side; a table, a figure, a JSON file.
 
-A benchmark is a module of this folder with a function ``rows(bench: authkit.measure.Bench) ->
-list[authkit.measure.Row]``; it is plugged in by adding its module name to ``BENCHMARKS`` (one line).
+A benchmark is a module of this folder with a function ``rows(bench: authkit.study.measure.Bench) ->
+list[authkit.study.measure.Row]``; it is plugged in by adding its module name to ``BENCHMARKS`` (one line).
 Every timed figure is a ratio to a bare anchor measured in the same interleaved rounds
-(``authkit.measure.side_by_side``); counts are counted by the server. The run writes
+(``authkit.study.measure.side_by_side``); counts are counted by the server. The run writes
 ``build/bench/results.json`` (every row, with the machine's load) and ``build/bench/ratios.png``.
 See README.md beside this file for the row format.
 
@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from authkit import plots
-from authkit.measure import RATIO, Bench, Row
-from authkit.redis import LocalRedisServer
+from authkit.study import plots
+from authkit.study.measure import RATIO, Bench, Row
+from authkit.state.redis import LocalRedisServer
 
 #: The benchmarks ``make bench`` runs, in this order: module names in bench/, each with ``rows(bench)``.
 BENCHMARKS = (

@@ -1,6 +1,6 @@
 """CPU of one access-token verify, against a bare ``jwt.decode`` with the same key, algorithm and claim checks.
 
-Both sides are timed side by side (``authkit.measure.side_by_side``: interleaved rounds, CPU time), so
+Both sides are timed side by side (``authkit.study.measure.side_by_side``: interleaved rounds, CPU time), so
 load from other processes cancels out; the figure is the median over rounds of the per-round ratio.
 
     .venv/bin/python bench/jwt_verify.py [--rounds R]
@@ -13,9 +13,9 @@ from typing import Callable
 import jwt
 
 from authkit import KeySet, SigningKey, TokenIssuer, TokenVerifier
-from authkit.keys import ALGORITHMS
-from authkit.measure import Bench, Row, side_by_side
-from authkit.tokens import REQUIRED_CLAIMS
+from authkit.tokens.keys import ALGORITHMS
+from authkit.study.measure import Bench, Row, side_by_side
+from authkit.tokens.issuer import REQUIRED_CLAIMS
 
 NAME = "jwt_verify"
 GOAL = 1.10  # verify may cost at most 10 % more than the bare library call it wraps

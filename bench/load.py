@@ -33,10 +33,10 @@ from pathlib import Path
 import requests
 
 from authkit.config import write_key_file
-from authkit.keys import SigningKey
-from authkit.passwords import hash_password
-from authkit.plots import table
-from authkit.redis import LocalRedisServer, free_port
+from authkit.tokens.keys import SigningKey
+from authkit.login.passwords import hash_password
+from authkit.study.plots import table
+from authkit.state.redis import LocalRedisServer, free_port
 from authkit.web.bearer_app import DEMO_ACCOUNTS as BEARER_ACCOUNTS
 from authkit.web.cookie_app import CSRF_HEADER
 from authkit.web.cookie_app import DEMO_ACCOUNTS as COOKIE_ACCOUNTS

@@ -14,7 +14,7 @@ from __future__ import annotations
 import redis
 
 from authkit import SessionStore
-from authkit.measure import Bench, Row
+from authkit.study.measure import Bench, Row
 
 NAME = "logout_everywhere"
 GOAL = 0.3  # µs of Redis time per session ended

@@ -18,8 +18,8 @@ import redis
 import time_machine
 
 from authkit import SessionStore
-from authkit.measure import Bench, Row
-from authkit.redis import connect, count_round_trips
+from authkit.study.measure import Bench, Row
+from authkit.state.redis import connect, count_round_trips
 
 NAME = "session_round_trips"
 Request = Callable[[], object]
@@ -41,7 +41,7 @@ def authkit_rows(client: redis.Redis) -> list[Case]:
         # the script cache emptied (SCRIPT FLUSH), the server kept running: the first EVALSHA is answered NOSCRIPT,
         # the store loads and retries. A real restart costs more on the new connection: HELLO and the durability
         # check's EVAL, and, unless the server runs appendonly with appendfsync always, a purge of authkit's keys
-        # (everyone logged out: see authkit.durability)
+        # (everyone logged out: see authkit.state.durability)
         ("authkit validate (half), first after SCRIPT FLUSH", lambda: half.validate(bob.id), client.script_flush),
     ]
 

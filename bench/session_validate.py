@@ -1,7 +1,7 @@
 """CPU per session validate, next to a bare redis-py GETEX, on a throwaway redis-server.
 
 Each figure is client CPU (this process) plus server CPU (``INFO cpu`` of redis-server) per call, as a
-ratio to the anchor timed in the same interleaved rounds (``authkit.measure.side_by_side``). The anchor
+ratio to the anchor timed in the same interleaved rounds (``authkit.study.measure.side_by_side``). The anchor
 is ``client.getex(key, pxat=…)`` on a string of the session record's size: the least any store can do
 to read a record and slide its expiry in one round trip. The EVALSHA row is the floor of the script
 the half policy runs: what any one-round-trip design that keeps its features pays in Redis.
@@ -17,8 +17,8 @@ from collections.abc import Callable
 import redis
 
 from authkit import SessionStore
-from authkit.measure import Bench, Row, side_by_side
-from authkit.sessions import _TOUCH
+from authkit.study.measure import Bench, Row, side_by_side
+from authkit.state.sessions import _TOUCH
 
 NAME = "session_validate"
 GOAL = 1.3

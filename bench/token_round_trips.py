@@ -1,6 +1,6 @@
 """Redis round trips per token operation, counted by the server, and what three choices cost, side by side.
 
-The side-by-side figures (``authkit.measure.side_by_side``: interleaved rounds, so load from elsewhere
+The side-by-side figures (``authkit.study.measure.side_by_side``: interleaved rounds, so load from elsewhere
 cancels out): the durability check in steady state, sealing a successor for the refresh grace, and the
 persistence settings that revocation needs, for a write and a read (one throwaway server per setting).
 
@@ -26,10 +26,10 @@ from authkit import (
     TokenService,
     TokenVerifier,
 )
-from authkit.measure import Bench, Row, side_by_side
-from authkit.redis import LocalRedisServer, connect, count_round_trips
-from authkit.refresh import GRACE
-from authkit.revocation import deny_key
+from authkit.study.measure import Bench, Row, side_by_side
+from authkit.state.redis import LocalRedisServer, connect, count_round_trips
+from authkit.state.refresh import GRACE
+from authkit.state.revocation import deny_key
 
 NAME = "token_round_trips"
 ISSUER, AUDIENCE = "https://auth.example", "api"

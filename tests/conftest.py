@@ -9,11 +9,11 @@ from typing import Iterator
 import pytest
 import redis
 
-from authkit.browser import BrowserMissing, find_chromium, launch_options
+from authkit.web.lab.browser import BrowserMissing, find_chromium, launch_options
 from authkit.errors import TOKEN_REASONS, TokenError
-from authkit.keys import KeySet, SigningKey
-from authkit.redis import LocalRedisServer, connect
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.state.redis import LocalRedisServer, connect
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.lab import Lab
 from tests.jwt_forge import AUDIENCE, ISSUER
 

@@ -9,7 +9,7 @@ import json
 import time
 from typing import Any, Callable
 
-from authkit.keys import SigningKey
+from authkit.tokens.keys import SigningKey
 
 ISSUER = "https://auth.example"
 AUDIENCE = "https://api.example"

@@ -16,12 +16,12 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authkit import jws
-from authkit.keys import KeySet, SigningKey
-from authkit.passwords import ScryptCost
-from authkit.redis import LocalRedisServer, connect, count_round_trips, free_port
-from authkit.refresh import GRACE
-from authkit.tokens import TokenIssuer
+from authkit.tokens import jws
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.login.passwords import ScryptCost
+from authkit.state.redis import LocalRedisServer, connect, count_round_trips, free_port
+from authkit.state.refresh import GRACE
+from authkit.tokens.issuer import TokenIssuer
 from authkit.web.bearer_app import (
     DEMO_ACCOUNTS,
     create_app,

@@ -10,12 +10,12 @@ import pytest
 import requests
 import time_machine
 
-from authkit.keys import KeySet, SigningKey
-from authkit.passwords import ScryptCost
-from authkit.redis import connect
-from authkit.sessions import SessionStore
-from authkit.timeline import START
-from authkit.tokens import TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.login.passwords import ScryptCost
+from authkit.state.redis import connect
+from authkit.state.sessions import SessionStore
+from authkit.study.timeline import START
+from authkit.tokens.issuer import TokenVerifier
 from authkit.web.bff import INTERNAL_TOKEN_TTL, Hybrid, create_bff_app
 from authkit.web.cookie_app import COOKIE_NAME, CSRF_HEADER, DEMO_ACCOUNTS
 from authkit.web.server import serve

@@ -16,10 +16,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 
-from authkit.browser import FLAGS, INSTALL_HINT, BrowserMissing, find_chromium, launch_options, spki_pin
-from authkit.passwords import hash_password, verify_password
-from authkit.redis import connect
-from authkit.sessions import SessionStore
+from authkit.web.lab.browser import FLAGS, INSTALL_HINT, BrowserMissing, find_chromium, launch_options, spki_pin
+from authkit.login.passwords import hash_password, verify_password
+from authkit.state.redis import connect
+from authkit.state.sessions import SessionStore
 from authkit.web.cookie_app import COOKIE_NAME, DEMO_ACCOUNTS, DemoUser, demo_users
 from authkit.web.lab import Lab, attacker
 from authkit.web.lab import experiments as ex

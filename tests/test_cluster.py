@@ -17,10 +17,10 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from authkit.errors import SessionError, TokenError
-from authkit.refresh import RefreshFamilies, TokenService
-from authkit.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore
-from authkit.sessions import SessionStore
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.state.refresh import RefreshFamilies, TokenService
+from authkit.state.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore
+from authkit.state.sessions import SessionStore
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from tests.conftest import IN_CI
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank")

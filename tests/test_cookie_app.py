@@ -14,9 +14,9 @@ import redis
 import requests
 
 from authkit import SessionStore
-from authkit.passwords import ScryptCost
-from authkit.sessions import session_csrf_token, session_handle
-from authkit.redis import connect, free_port
+from authkit.login.passwords import ScryptCost
+from authkit.state.sessions import session_csrf_token, session_handle
+from authkit.state.redis import connect, free_port
 from authkit.web.cookie_app import (
     COOKIE_NAME,
     CSRF_HEADER,

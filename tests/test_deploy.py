@@ -18,11 +18,11 @@ import requests
 import time_machine
 
 from authkit.config import ConfigError, Environment, load_key_file, private_jwk, write_key_file
-from authkit.keys import ALGORITHMS, KeySet, SigningKey
-from authkit.redis import LocalRedisServer, free_port
-from authkit.refresh import GRACE
-from authkit import jws
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
+from authkit.state.redis import LocalRedisServer, free_port
+from authkit.state.refresh import GRACE
+from authkit.tokens import jws
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web import wsgi
 from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app
 from authkit.web.cookie_app import COOKIE_NAME
@@ -33,7 +33,7 @@ from authkit.web.tls import LocalTLS
 
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"
 # The throwaway servers keep nothing on disk: the start-up check warns about each, as it must.
-pytestmark = pytest.mark.filterwarnings("ignore::authkit.durability.PersistenceWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::authkit.state.durability.PersistenceWarning")
 ALICE = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
 
 

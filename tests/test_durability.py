@@ -19,14 +19,14 @@ import pytest
 import redis
 import time_machine
 
-from authkit import durability
+from authkit.state import durability
 from authkit.errors import SessionError, StoreUnavailable, TokenError
-from authkit.keys import KeySet, SigningKey
-from authkit.redis import LocalRedisServer, connect, restore, snapshot
-from authkit.refresh import RefreshFamilies, TokenService
-from authkit.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore
-from authkit.sessions import SessionStore
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.state.redis import LocalRedisServer, connect, restore, snapshot
+from authkit.state.refresh import RefreshFamilies, TokenService
+from authkit.state.revocation import DENYLIST_AND_VERSION, AccessGuard, RevocationStore
+from authkit.state.sessions import SessionStore
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.bearer_app import create_app
 from tests.jwt_forge import AUDIENCE, ISSUER
 

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from authkit.course.catalog import catalog, exercise
 from authkit.course.exercise import (
     COMPARE_DIGEST,
     CORRECT,
@@ -18,8 +19,6 @@ from authkit.course.exercise import (
     Incorrect,
     Spec,
     calls_made,
-    catalog,
-    exercise,
     expect,
     expect_calls,
     expect_raises,
@@ -279,7 +278,7 @@ def test_compare_digest_on_a_non_ascii_str_is_reported_with_the_input_that_cause
 def _verify_hs256_with(compare: Callable[[bytes, bytes], bool]) -> Callable[[str, bytes], dict]:
     import json
 
-    from authkit.keys import b64url, b64url_decode
+    from authkit.tokens.keys import b64url, b64url_decode
 
     def verify_hs256(token: str, secret: bytes) -> dict:
         parts = token.split(".")

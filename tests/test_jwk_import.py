@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto import jwk as jc_jwk
 
 from authkit.errors import KEY_REASONS, AuthkitError, KeyImportError, WeakKeyError
-from authkit.jwk import b64url, public_members
-from authkit.keys import KeySet, SigningKey, import_jwks
+from authkit.tokens.jwk import b64url, public_members
+from authkit.tokens.keys import KeySet, SigningKey, import_jwks
 
 
 def private_jwk(key: SigningKey) -> dict[str, Any]:

@@ -9,11 +9,11 @@ import flask
 import pytest
 import requests
 
-from authkit import jws
+from authkit.tokens import jws
 from authkit.errors import KeyRetirementError, TokenError
-from authkit.jwk import b64url
-from authkit.keys import KeySet, SigningKey
-from authkit.tokens import TokenIssuer
+from authkit.tokens.jwk import b64url
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.tokens.issuer import TokenIssuer
 from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
 from authkit.web.server import RunningServer, serve
 from tests.jwt_forge import AUDIENCE, ISSUER, b64, claims, compact, hs256

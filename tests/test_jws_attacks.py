@@ -8,11 +8,11 @@ import flask
 import jwt
 import pytest
 
-from authkit import jws
-from authkit.cracking import Cracked, crack_hs256
+from authkit.tokens import jws
+from authkit.tokens.cracking import Cracked, crack_hs256
 from authkit.errors import TokenError, WeakKeyError
-from authkit.keys import KeySet, SigningKey
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.server import serve
 from tests.jwt_forge import AUDIENCE, ISSUER, b64, claims, compact, header, hs256, with_key
 

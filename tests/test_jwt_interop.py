@@ -19,10 +19,10 @@ from jwcrypto import jws as jc_jws
 from jwcrypto import jwt as jc_jwt
 from jwt.algorithms import OKPAlgorithm
 
-from authkit import jws
+from authkit.tokens import jws
 from authkit.errors import KeyImportError, TokenError
-from authkit.keys import DEFAULT_ALGORITHM, KeySet, SigningKey
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import DEFAULT_ALGORITHM, KeySet, SigningKey
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 # RFC 7515 Appendix A.1: HS256, a header and payload with CRLF line breaks, exp in March 2011.

@@ -1,4 +1,4 @@
-"""authkit.keys: keys bound to one algorithm, RFC 7638 kids, key sets that rotate and publish public keys only."""
+"""authkit.tokens.keys: keys bound to one algorithm, RFC 7638 kids, key sets that rotate and publish public keys only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
-from authkit.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, secret_weakness, thumbprint
+from authkit.tokens.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, secret_weakness, thumbprint
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -244,7 +244,7 @@ def test_no_false_positive_on_random_secrets(draw, count: int) -> None:
 
 
 def test_a_hashed_word_looks_random_to_the_guard() -> None:
-    """The guard's blind spot, stated: SHA-256 of a dictionary word passes (authkit.cracking recovers it)."""
+    """The guard's blind spot, stated: SHA-256 of a dictionary word passes (authkit.tokens.cracking recovers it)."""
     assert secret_weakness(hashlib.sha256(b"password").digest()) is None
 
 

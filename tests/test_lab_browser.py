@@ -22,7 +22,7 @@ import requests
 from playwright.sync_api import expect
 
 from authkit.course.notebooks import ROOT
-from authkit.redis import free_port
+from authkit.state.redis import free_port
 
 VENV = ROOT / ".venv"
 URL = re.compile(r"http://127\.0\.0\.1:\d+/lab/tree/00_start_here\.ipynb\?token=\w+")

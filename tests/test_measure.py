@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from authkit.measure import RATIO, Bench, Row, calls_per_batch, round_trips, server_cpu_seconds, side_by_side
+from authkit.study.measure import RATIO, Bench, Row, calls_per_batch, round_trips, server_cpu_seconds, side_by_side
 
 ROOT = Path(__file__).resolve().parents[1]
 

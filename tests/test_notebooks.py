@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from authkit.course.exercise import CORRECT, NOT_ATTEMPTED, catalog
+from authkit.course.catalog import catalog
+from authkit.course.progress import CORRECT, NOT_ATTEMPTED
 from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks, execute
 from authkit.course.student import BEGIN, student_notebook
 

@@ -1,4 +1,4 @@
-"""authkit.passwords: scrypt hashes that describe themselves, salted, checked in constant time."""
+"""authkit.login.passwords: scrypt hashes that describe themselves, salted, checked in constant time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from authkit import hash_password, verify_password
-from authkit.passwords import DEFAULT_LOG2_N, DEFAULT_P, DEFAULT_R, HASH_BYTES, SALT_BYTES, ScryptCost
+from authkit.login.passwords import DEFAULT_LOG2_N, DEFAULT_P, DEFAULT_R, HASH_BYTES, SALT_BYTES, ScryptCost
 
 PASSWORD = "correct horse battery staple"
 TEST_COST = ScryptCost(log2_n=12, r=8, p=1)  # the checks below are the same at any cost; the default is tested once
@@ -93,7 +93,7 @@ def test_odd_passwords_are_just_wrong(stored: str, password: str) -> None:
 
 
 def test_login_check_does_the_same_scrypt_work_for_unknown_users(monkeypatch: pytest.MonkeyPatch) -> None:
-    from authkit import passwords
+    from authkit.login import passwords
 
     stored = passwords.hash_password("right", TEST_COST)
     passwords.verify_login("warm-up", None, TEST_COST)  # the decoy hash is made once per cost, then reused
@@ -107,7 +107,7 @@ def test_login_check_does_the_same_scrypt_work_for_unknown_users(monkeypatch: py
 
 
 def test_a_cheaper_cost_is_configuration_and_travels_with_the_hash() -> None:
-    from authkit.passwords import ScryptCost
+    from authkit.login.passwords import ScryptCost
 
     cheap = hash_password(PASSWORD, ScryptCost(log2_n=10, r=4, p=1))
     assert cheap.startswith("$scrypt$ln=10,r=4,p=1$")
@@ -116,14 +116,14 @@ def test_a_cheaper_cost_is_configuration_and_travels_with_the_hash() -> None:
 
 @pytest.mark.parametrize("cost", [dict(log2_n=0), dict(log2_n=21), dict(r=0), dict(p=17), dict(log2_n=20, r=32)])
 def test_unaffordable_costs_are_refused(cost: dict) -> None:
-    from authkit.passwords import ScryptCost
+    from authkit.login.passwords import ScryptCost
 
     with pytest.raises(ValueError, match="scrypt cost"):
         ScryptCost(**cost)
 
 
 def test_an_unknown_user_costs_the_directorys_scrypt_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    from authkit import passwords
+    from authkit.login import passwords
 
     cost = passwords.ScryptCost(log2_n=11)
     stored = passwords.hash_password("right", cost)

@@ -7,9 +7,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 
-from authkit import plots
-from authkit.experiments import RequestCost, exposure_windows, revocation_timelines, slide_costs, sliding_timelines
-from authkit.measure import Comparison, Row
+from authkit.study import plots
+from authkit.study.experiments import RequestCost, exposure_windows, revocation_timelines, slide_costs, sliding_timelines
+from authkit.study.measure import Comparison, Row
 
 DEFAULT_FIGURES_DIR = plots.FIGURES_DIR  # read before any test redirects it
 

@@ -11,8 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
-from authkit import plots
-from authkit.rotation import RotationTimeline, simulate_rotation
+from authkit.study import plots
+from authkit.study.rotation import RotationTimeline, simulate_rotation
 
 DAY = timedelta(days=1)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from authkit.course.exercise import Exercise, catalog
+from authkit.course.catalog import catalog
+from authkit.course.exercise import Exercise
 from authkit.course.notebooks import NOTEBOOK_DIR, ROOT, execute
 from authkit.course.progress import PROGRESS_FILE, record, table
 from authkit.course.state import STATE_DIR
@@ -61,7 +62,7 @@ def test_the_table_counts_done_and_left_per_notebook(workspace: Path) -> None:
     record(workspace, specs["is_expired"], "Correct", hints=1, solution_seen=False)
     record(workspace, specs["b64url_encode"], "Correct", hints=0, solution_seen=True)
     record(workspace, specs["b64url_decode"], "Incorrect", hints=3, solution_seen=False)
-    lines = table(workspace, NOTEBOOK_DIR).splitlines()
+    lines = table(specs.values(), workspace, NOTEBOOK_DIR).splitlines()
     assert lines[0].startswith("00 start here") and lines[0].endswith("1 of 1 done, 0 left")
     assert lines[1].split() == ["is_expired", "Correct", "1", "hint"]
     assert lines[2].startswith("01 jwt anatomy") and lines[2].endswith("1 of 3 done, 2 left")

@@ -1,4 +1,4 @@
-"""authkit.redis: the embedded default, the real server on request, round trips from the server."""
+"""authkit.state.redis: the embedded default, the real server on request, round trips from the server."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from authkit import redis as akredis
+from authkit.state import redis as akredis
 
 
 def test_default_is_fakeredis_with_lua(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,7 +37,7 @@ def test_contract_fixture_round_trip(redis_client) -> None:
 def test_unreachable_server_raises_connection_error() -> None:
     import redis
 
-    from authkit.redis import free_port
+    from authkit.state.redis import free_port
 
     client = akredis.connect(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(redis.ConnectionError):
@@ -82,7 +82,7 @@ def test_round_trips_need_a_real_server(fake_redis) -> None:
 
 def test_fail_closed_turns_any_redis_error_into_store_unavailable() -> None:
     from authkit.errors import StoreUnavailable
-    from authkit.redis import free_port
+    from authkit.state.redis import free_port
 
     client = akredis.connect(f"redis://127.0.0.1:{free_port()}/0")
     with pytest.raises(StoreUnavailable) as caught:
@@ -144,7 +144,7 @@ def test_a_command_that_timed_out_is_not_sent_again() -> None:
 
 
 def test_the_embedded_default_checks_new_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    from authkit import durability
+    from authkit.state import durability
 
     monkeypatch.delenv(akredis.ENV_VAR, raising=False)
     assert isinstance(durability.detector_of(akredis.connect(fresh=True)), durability.RollbackDetector)

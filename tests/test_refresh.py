@@ -1,4 +1,4 @@
-"""authkit.refresh: rotation, families, reuse detection and lifetimes — the contract on both backends."""
+"""authkit.state.refresh: rotation, families, reuse detection and lifetimes — the contract on both backends."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import time_machine
 from redis.crc import key_slot
 
 from authkit.errors import StoreUnavailable, TokenError
-from authkit.keys import KeySet, SigningKey
-from authkit.redis import connect, free_port
-from authkit.refresh import NaiveRotation, RefreshFamilies, TokenService, unseal
-from authkit.revocation import (
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.state.redis import connect, free_port
+from authkit.state.refresh import NaiveRotation, RefreshFamilies, TokenService, unseal
+from authkit.state.revocation import (
     DENYLIST_AND_VERSION,
     AccessGuard,
     RevocationStore,
     version_key,
 )
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from tests.conftest import refused
 from tests.jwt_forge import AUDIENCE, ISSUER
 
@@ -274,7 +274,7 @@ def test_the_course_model_of_the_script_agrees_with_the_script(redis_client: red
         ROTATION_CASES,
         rotation_outcome,
     )
-    from authkit.refresh import ROTATE_SCRIPT
+    from authkit.state.refresh import ROTATE_SCRIPT
 
     script = redis_client.register_script(ROTATE_SCRIPT)
     for number, (family, presented, now_ms, options) in enumerate(ROTATION_CASES):

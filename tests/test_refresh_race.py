@@ -18,11 +18,11 @@ import redis
 import requests
 
 from authkit.errors import StoreUnavailable, TokenError
-from authkit.keys import KeySet, SigningKey
-from authkit.redis import LocalRedisServer
-from authkit.refresh import GRACE, NaiveRotation, RefreshFamilies, TokenService
-from authkit.revocation import AccessGuard, RevocationStore
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.state.redis import LocalRedisServer
+from authkit.state.refresh import GRACE, NaiveRotation, RefreshFamilies, TokenService
+from authkit.state.revocation import AccessGuard, RevocationStore
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app
 from authkit.web.server import serve
 from tests.jwt_forge import AUDIENCE, ISSUER

@@ -1,4 +1,4 @@
-"""authkit.revocation: denylist, token version, both in one round trip, or nothing — on both backends."""
+"""authkit.state.revocation: denylist, token version, both in one round trip, or nothing — on both backends."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import time_machine
 from redis.crc import key_slot
 
 from authkit.errors import StoreUnavailable
-from authkit.redis import connect, free_port
-from authkit.revocation import (
+from authkit.state.redis import connect, free_port
+from authkit.state.revocation import (
     DENYLIST,
     DENYLIST_AND_VERSION,
     STATELESS,
@@ -24,7 +24,7 @@ from authkit.revocation import (
     user_tag,
     version_key,
 )
-from authkit.tokens import TokenVerifier
+from authkit.tokens.issuer import TokenVerifier
 from tests.conftest import refused
 from tests.jwt_forge import AUDIENCE, ISSUER
 

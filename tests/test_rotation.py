@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from authkit.rotation import Check, RotationTimeline, simulate_rotation
+from authkit.study.rotation import Check, RotationTimeline, simulate_rotation
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 

@@ -1,4 +1,4 @@
-"""authkit.sessions: the contract, written once, run on fakeredis and on a real redis-server.
+"""authkit.state.sessions: the contract, written once, run on fakeredis and on a real redis-server.
 
 Time moves virtually on fakeredis (time-machine) and really on redis-server, whose clock cannot
 be moved: the timeouts here are short (milliseconds) so the same test runs on both.
@@ -18,7 +18,7 @@ import time_machine
 from redis.crc import key_slot
 
 from authkit import SessionError, SessionStore, StoreUnavailable, session_handle
-from authkit.redis import (
+from authkit.state.redis import (
     LocalRedisServer,
     connect,
     count_round_trips,

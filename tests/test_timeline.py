@@ -9,15 +9,15 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from authkit.approaches import GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
+from authkit.study.approaches import GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
 from authkit.errors import TokenError
-from authkit import experiments
-from authkit.experiments import (
+from authkit.study import experiments
+from authkit.study.experiments import (
     LOGOUT_AT, SLIDE_ABSOLUTE, SLIDE_IDLE, THEFT_AT, expected_window, exposure_summary, exposure_windows,
     mean_interval, request_checks, request_costs, revocation_timelines, slide_costs, sliding_timelines,
 )
-from authkit.sessions import DEFAULT_ROTATION_GRACE
-from authkit.timeline import START, RealClock, Scenario, simulate
+from authkit.state.sessions import DEFAULT_ROTATION_GRACE
+from authkit.study.timeline import START, RealClock, Scenario, simulate
 
 MIN = 60.0
 

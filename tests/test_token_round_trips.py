@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from authkit.redis import count_round_trips
-from authkit.refresh import GRACE, RefreshFamilies, TokenService
-from authkit.revocation import STRATEGIES, AccessGuard, RevocationStore
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.state.redis import count_round_trips
+from authkit.state.refresh import GRACE, RefreshFamilies, TokenService
+from authkit.state.revocation import STRATEGIES, AccessGuard, RevocationStore
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 
 pytestmark = pytest.mark.real_redis
 

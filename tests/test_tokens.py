@@ -1,4 +1,4 @@
-"""authkit.tokens: what access and refresh tokens carry, and one typed refusal per broken rule."""
+"""authkit.tokens.issuer: what access and refresh tokens carry, and one typed refusal per broken rule."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from authkit import jws
+from authkit.tokens import jws
 from authkit.errors import TOKEN_REASONS, KeyRetirementError, TokenError
-from authkit.keys import ALGORITHMS, KeySet, SigningKey
-from authkit.tokens import (
+from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
+from authkit.tokens.issuer import (
     ACCESS_TOKEN_TYPE,
     REFRESH_TOKEN_TYPE,
     TokenIssuer,

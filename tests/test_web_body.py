@@ -38,22 +38,22 @@ def test_an_object_is_returned_and_other_content_types_are_not_read(echo) -> Non
 
 
 def _auth_service():
-    from authkit.keys import KeySet, SigningKey
+    from authkit.tokens.keys import KeySet, SigningKey
     from authkit.web.jwks import create_auth_app
 
     return create_auth_app(KeySet(SigningKey.generate("EdDSA")), "https://auth.example", "api"), ["/token"]
 
 
 def _bearer_api():
-    from authkit.redis import connect
+    from authkit.state.redis import connect
     from authkit.web.bearer_app import create_app
 
     return create_app(redis_client=connect(fresh=True)), ["/login", "/refresh", "/logout"]
 
 
 def _cookie_app():
-    from authkit.redis import connect
-    from authkit.sessions import SessionStore
+    from authkit.state.redis import connect
+    from authkit.state.sessions import SessionStore
     from authkit.web.cookie_app import create_cookie_app
 
     return create_cookie_app(SessionStore(connect(fresh=True))), ["/login"]

@@ -57,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "reset":
         return _reset(args.notebook, args.workspace, args.course)
     elif args.command == "progress":
+        from authkit.course.catalog import catalog
         from authkit.course.progress import table
 
-        print(table(args.workspace, args.course))
+        print(table(catalog().values(), args.workspace, args.course))
     elif args.command == "drill":
         return _drill(args)
     return 0

@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
+from authkit.course.progress import CORRECT, INCORRECT, NOT_ATTEMPTED, record_here
+
 
 
 class Incorrect(AssertionError):
@@ -186,8 +187,6 @@ class Exercise:
 
     def check(self) -> None:
         """Print Correct, Incorrect (with the reason and the failing input) or Not attempted; record it in a workspace."""
-        from authkit.course.progress import record_here
-
         self.status, detail = self._attempt()
         record_here(self.spec, self.status, hints=self._hints_shown, solution_seen=self._solution_shown)
         print(f"{self.status}: {detail}")  # after the record: a learner who sees the verdict may close the lab at once
@@ -212,29 +211,6 @@ class Exercise:
         return self.namespace[self.spec.name] if status == CORRECT else self.spec.reference
 
 
-def exercise(name: str) -> Exercise:
-    """Declare the exercise ``name`` in the calling notebook (one line)."""
-    _load_catalog()
-    try:
-        spec = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise KeyError(f"no exercise named {name!r}; known: {known}") from None
-    caller_globals = sys._getframe(1).f_globals
-    return Exercise(spec, caller_globals)
-
-
-def catalog() -> dict[str, Spec]:
-    """Every registered exercise, by name."""
-    _load_catalog()
+def registered() -> dict[str, Spec]:
+    """The exercises registered so far, by name (the catalog loads them all)."""
     return dict(_REGISTRY)
-
-
-def _load_catalog() -> None:
-    import importlib
-    import pkgutil
-
-    from authkit.course import exercises
-
-    for module in pkgutil.iter_modules(exercises.__path__):
-        importlib.import_module(f"{exercises.__name__}.{module.name}")

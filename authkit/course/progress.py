@@ -5,15 +5,24 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterable, Iterator, Protocol
 
 from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks
 from authkit.course.state import WORKSPACE_DIR, is_workspace, read_json, state_dir, write_json
 
-if TYPE_CHECKING:
-    from authkit.course.exercise import Spec
-
 PROGRESS_FILE = "progress.json"
+#: The three verdicts a ``check()`` gives and the workspace records.
+CORRECT, INCORRECT, NOT_ATTEMPTED = "Correct", "Incorrect", "Not attempted"
+
+
+class Spec(Protocol):
+    """What progress needs to know of an exercise: its name and the notebook that teaches it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def notebook(self) -> str | None: ...
 
 
 @contextlib.contextmanager
@@ -56,14 +65,12 @@ def record_here(spec: Spec, status: str, *, hints: int, solution_seen: bool) -> 
         print(f"(progress not saved: {exc})", file=sys.stderr)
 
 
-def table(workspace: Path = WORKSPACE_DIR, course: Path = NOTEBOOK_DIR) -> str:
-    """Per notebook: exercises done and left, and the last result of each, as ``make progress`` prints it."""
-    from authkit.course.exercise import CORRECT, NOT_ATTEMPTED, catalog
-
+def table(specs: Iterable[Spec], workspace: Path = WORKSPACE_DIR, course: Path = NOTEBOOK_DIR) -> str:
+    """Per notebook: exercises ``specs`` done and left, the last result of each, as ``make progress`` prints it."""
     progress = read_json(state_dir(workspace) / PROGRESS_FILE)
     titles = {path.name[:2]: path.stem[3:].replace("_", " ") for path in course_notebooks(course)}
     by_notebook: dict[str, list[Spec]] = {}
-    for spec in catalog().values():
+    for spec in specs:
         by_notebook.setdefault(spec.notebook or "??", []).append(spec)
     lines, done_total, total = [], 0, 0
     for number in sorted(by_notebook):

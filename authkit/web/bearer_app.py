@@ -10,14 +10,14 @@ from typing import Any, NamedTuple
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from authkit.durability import UNAVAILABLE_AT_STARTUP
+from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import StoreUnavailable, TokenError
-from authkit.keys import KeySet, SigningKey
-from authkit.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
-from authkit.redis import connect
-from authkit.refresh import GRACE, RefreshFamilies, TokenService
-from authkit.revocation import AccessGuard, RevocationStore
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
+from authkit.state.redis import connect
+from authkit.state.refresh import GRACE, RefreshFamilies, TokenService
+from authkit.state.revocation import AccessGuard, RevocationStore
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.body import json_object
 
 REALM = "authkit"
@@ -227,7 +227,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, GRACE, USERS,
     PASSWORD_COST.
 
-    ``GRACE`` (``authkit.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
+    ``GRACE`` (``authkit.state.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
     by a second tab or a retry, gets the same successor instead of revoking the login. ``USERS`` (name ->
     ``User``) defaults to the demo accounts hashed at ``PASSWORD_COST`` (``ScryptCost()``, OWASP's minimum),
     the cost an unknown name's stand-in hash is checked at too.

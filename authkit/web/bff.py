@@ -17,10 +17,10 @@ import requests
 from flask import Flask, Response, g, jsonify, request
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
-from authkit.keys import KeySet, SigningKey
-from authkit.passwords import DEFAULT_COST, ScryptCost, verify_login
-from authkit.sessions import Session, SessionStore
-from authkit.tokens import TokenIssuer
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.login.passwords import DEFAULT_COST, ScryptCost, verify_login
+from authkit.state.sessions import Session, SessionStore
+from authkit.tokens.issuer import TokenIssuer
 from authkit.web.cookie_app import (
     COOKIE_NAME, CSRF_HEADER, DemoUser, add_session_response_hooks, clear_session_cookie, demo_users,
     end_presented_session, refuse_forgery, refuse_untrusted_origin, request_origin, session_cookie,

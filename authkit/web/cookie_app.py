@@ -23,8 +23,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
-from authkit.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
-from authkit.sessions import Session, SessionStore, session_csrf_token
+from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
+from authkit.state.sessions import Session, SessionStore, session_csrf_token
 from authkit.web.body import json_object
 
 COOKIE_NAME = "__Host-sid"  # __Host-: the browser insists on Secure, Path=/ and no Domain

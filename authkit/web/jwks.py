@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from authkit import jws
+from authkit.tokens import jws
 from authkit.errors import TokenError
-from authkit.keys import KeySet
-from authkit.tokens import ACCESS_TOKEN_TYPE, TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet
+from authkit.tokens.issuer import ACCESS_TOKEN_TYPE, TokenIssuer, TokenVerifier
 from authkit.web.bearer_app import parse_bearer
 from authkit.web.body import json_object
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from authkit.redis import free_port
+from authkit.state.redis import free_port
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # request logs would land in notebook stderr
 

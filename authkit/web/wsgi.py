@@ -21,15 +21,15 @@ from collections.abc import Mapping
 import redis
 from flask import Flask
 
-from authkit import durability
+from authkit.state import durability
 from authkit.config import Environment, write_key_file
 from authkit.errors import ConfigError, StoreUnavailable
-from authkit.keys import ALGORITHMS, KeySet, SigningKey
-from authkit.redis import connect
-from authkit.refresh import GRACE
-from authkit.revocation import STRATEGIES
-from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
-from authkit.tokens import ACCESS_TTL, REFRESH_TTL
+from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
+from authkit.state.redis import connect
+from authkit.state.refresh import GRACE
+from authkit.state.revocation import STRATEGIES
+from authkit.state.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
+from authkit.tokens.issuer import ACCESS_TTL, REFRESH_TTL
 from authkit.web.bearer_app import create_app
 from authkit.web.bff import INTERNAL_TOKEN_TTL, create_bff_app, create_key_publisher
 from authkit.web.cookie_app import SAME_SITE_VALUES, create_cookie_app

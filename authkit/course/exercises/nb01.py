@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 
 from authkit.course.exercise import Incorrect, expect, register
-from authkit.keys import b64url, b64url_decode
+from authkit.tokens.keys import b64url, b64url_decode
 
 _BYTES = (b"", b"a", b"ab", b"abc", b"\xfb\xff", b"\xff\xfe\xfd", b"hello world", bytes(range(40)))
 

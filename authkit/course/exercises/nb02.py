@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from authkit.course.exercise import COMPARE_DIGEST, expect, expect_calls, expect_raises, register
-from authkit.keys import b64url, b64url_decode
+from authkit.tokens.keys import b64url, b64url_decode
 
 REQUIRED = ("iss", "sub", "aud", "iat", "exp", "jti")
 

@@ -7,7 +7,7 @@ from typing import Any
 from redis.crc import key_slot
 
 from authkit.course.exercise import Incorrect, expect, register
-from authkit.revocation import STRATEGIES, deny_key, version_key
+from authkit.state.revocation import STRATEGIES, deny_key, version_key
 
 NOW = 1_767_603_600_000  # 2026-01-05 09:00 UTC, in milliseconds
 SECOND, MINUTE, HOUR = 1_000, 60_000, 3_600_000

@@ -18,9 +18,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from authkit.errors import SessionError, TokenError
-from authkit.passwords import ScryptCost, verify_login
-from authkit.refresh import TokenService
-from authkit.sessions import SessionStore
+from authkit.login.passwords import ScryptCost, verify_login
+from authkit.state.refresh import TokenService
+from authkit.state.sessions import SessionStore
 from authkit.web.cookie_app import COOKIE_NAME, DemoUser, origin_reason, request_origin, session_cookie
 
 #: The page's one bug: ``q`` is written into the HTML unescaped (a reflected XSS sink).

@@ -9,8 +9,8 @@ import time
 from typing import Any, Callable
 from urllib.parse import quote
 
-from authkit.jws import read_header
-from authkit.tokens import ACCESS_TOKEN_TYPE
+from authkit.tokens.jws import read_header
+from authkit.tokens.issuer import ACCESS_TOKEN_TYPE
 from authkit.web.cookie_app import session_cookie
 from authkit.web.lab import attacker
 from authkit.web.lab.bank import HOST_PREFIX_ATTEMPTS

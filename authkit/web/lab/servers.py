@@ -8,13 +8,13 @@ from urllib.parse import quote
 
 import requests
 
-from authkit.browser import Chromium, Profile, spki_pin
-from authkit.keys import KeySet, SigningKey
-from authkit.redis import connect, free_port
-from authkit.refresh import RefreshFamilies, TokenService
-from authkit.revocation import AccessGuard, RevocationStore
-from authkit.sessions import SessionStore
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.web.lab.browser import Chromium, Profile, spki_pin
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.state.redis import connect, free_port
+from authkit.state.refresh import RefreshFamilies, TokenService
+from authkit.state.revocation import AccessGuard, RevocationStore
+from authkit.state.sessions import SessionStore
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web import bearer_app, cookie_app
 from authkit.web.bff import create_bff_app, create_key_publisher
 from authkit.web.jwks import JWKS_PATH, create_resource_app

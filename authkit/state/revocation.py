@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 import redis
 
-from authkit import durability
+from authkit.state import durability
 from authkit.errors import TokenError
-from authkit.redis import fail_closed
+from authkit.state.redis import fail_closed
 
 KEY_PREFIX = "authkit"
 
@@ -109,7 +109,7 @@ class AccessGuard:
         """The claims of a valid, unrevoked access token; ``TokenError`` (or ``StoreUnavailable``) if not.
 
         A guarded strategy also refuses tokens issued before the store last lost writes (no extra round
-        trip: ``authkit.durability`` learns that time when a connection opens).
+        trip: ``authkit.state.durability`` learns that time when a connection opens).
         """
         claims = self.verifier.verify_access(token)
         if self.strategy.round_trips:

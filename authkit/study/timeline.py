@@ -18,7 +18,7 @@ from typing import Any
 
 import time_machine
 
-from authkit.approaches import Approach
+from authkit.study.approaches import Approach
 from authkit.errors import AuthkitError
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)  # virtual time zero of every simulation

@@ -12,10 +12,10 @@ from functools import partial
 
 import redis
 
-from authkit.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
-from authkit.measure import Comparison, round_trips, side_by_side
-from authkit.redis import LocalRedisServer
-from authkit.timeline import USER, Scenario, Timeline, simulate
+from authkit.study.approaches import Approach, GuardedJWT, RefreshRotation, ServerSession, StatelessJWT
+from authkit.study.measure import Comparison, round_trips, side_by_side
+from authkit.state.redis import LocalRedisServer
+from authkit.study.timeline import USER, Scenario, Timeline, simulate
 
 MINUTE = 60.0
 #: The revocation-window story: active user, theft at 6 min, logout at 7 min, watched for 20 min.

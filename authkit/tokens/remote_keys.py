@@ -15,7 +15,7 @@ import time
 import jwt
 
 from authkit.errors import KeyImportError, TokenError, WeakKeyError
-from authkit.keys import SigningKey, import_jwks
+from authkit.tokens.keys import SigningKey, import_jwks
 
 
 class RemoteKeySet:

@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from authkit.redis import LocalRedisServer, count_round_trips
+from authkit.state.redis import LocalRedisServer, count_round_trips
 
 RATIO = "×"  # the unit of a figure that is a ratio to its anchor
 Call = Callable[[], object]
@@ -99,7 +99,7 @@ class Bench:
     rounds: int = 15
 
     def client(self) -> redis.Redis:
-        """A new client of the shared server (``decode_responses=True``, like ``authkit.redis.connect``)."""
+        """A new client of the shared server (``decode_responses=True``, like ``authkit.state.redis.connect``)."""
         return self.server.client()
 
     def say(self, message: str) -> None:

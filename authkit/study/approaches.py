@@ -2,7 +2,7 @@
 
 Each approach can log a user in, serve the user's own request (the real path: verify, refresh,
 slide), log out, log out everywhere, change the user's permissions, and *probe* a credential:
-answer "would this be accepted now?" without changing any state. ``authkit.timeline`` drives them
+answer "would this be accepted now?" without changing any state. ``authkit.study.timeline`` drives them
 through time; ``check`` is also what a cost-per-request benchmark times.
 """
 
@@ -15,12 +15,12 @@ from typing import Any
 import redis
 
 from authkit.errors import AuthkitError, TokenError
-from authkit.keys import KeySet, SigningKey
-from authkit.redis import connect
-from authkit.refresh import RefreshFamilies, TokenService
-from authkit.revocation import STRATEGIES, AccessGuard, RevocationStore
-from authkit.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, DEFAULT_ROTATION_GRACE, SessionStore
-from authkit.tokens import ACCESS_TTL, REFRESH_TTL, TokenIssuer, TokenVerifier
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.state.redis import connect
+from authkit.state.refresh import RefreshFamilies, TokenService
+from authkit.state.revocation import STRATEGIES, AccessGuard, RevocationStore
+from authkit.state.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, DEFAULT_ROTATION_GRACE, SessionStore
+from authkit.tokens.issuer import ACCESS_TTL, REFRESH_TTL, TokenIssuer, TokenVerifier
 
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"
 Held = dict[str, str]  # what the user's client holds: credential kind -> value
@@ -176,7 +176,7 @@ class RefreshRotation(_Tokens):
         family = self.families.state(claims["sub"], claims["fam"])
         now_ms = int(time.time() * 1000)
         idle_ms = int(self.families.idle.total_seconds() * 1000)
-        # The same conditions as the rotation script's, in the same order (authkit/refresh.py, _ROTATE).
+        # The same conditions as the rotation script's, in the same order (authkit/state/refresh.py, _ROTATE).
         if not family:
             raise TokenError("expired", "the family has expired")
         if family["state"] != "active" or family["ver"] != str(self.store.version(claims["sub"])):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import Callable, Iterable, NamedTuple
 
-from authkit.jwk import b64url_decode
+from authkit.tokens.jwk import b64url_decode
 
 
 class Cracked(NamedTuple):

@@ -18,10 +18,10 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from jwt.algorithms import OKPAlgorithm
 
-from authkit import claims as claim_checks
+from authkit.tokens import claims as claim_checks
 from authkit.errors import TokenError
-from authkit.keys import ALGORITHMS, KeySet, SigningKey
-from authkit.remote_keys import RemoteKeySet
+from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
+from authkit.tokens.remote_keys import RemoteKeySet
 
 #: Longer inputs are refused before any parsing: real tokens are a few hundred bytes, 8 KB is a header limit.
 MAX_TOKEN_BYTES = 8192
@@ -170,7 +170,7 @@ def verify_claims(
     leeway: timedelta,
     require: Iterable[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Signature with ``key``, then the claim checks of ``authkit.claims`` (exp/nbf/iat with leeway, iss, aud).
+    """Signature with ``key``, then the claim checks of ``authkit.tokens.claims`` (exp/nbf/iat with leeway, iss, aud).
 
     ``audience=None`` accepts only tokens without ``aud``: a token meant for someone never passes unchecked.
     """

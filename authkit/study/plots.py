@@ -15,13 +15,13 @@ from matplotlib.patches import FancyBboxPatch, Patch
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from authkit.experiments import RequestCost, SlideCost
-    from authkit.measure import Row
-    from authkit.rotation import RotationTimeline
-    from authkit.timeline import Timeline
+    from authkit.study.experiments import RequestCost, SlideCost
+    from authkit.study.measure import Row
+    from authkit.study.rotation import RotationTimeline
+    from authkit.study.timeline import Timeline
 
 #: Figures are also saved as PNG files under the repository's build/ folder.
-FIGURES_DIR = Path(__file__).resolve().parents[1] / "build" / "figures"
+FIGURES_DIR = Path(__file__).resolve().parents[2] / "build" / "figures"
 
 
 def save_figure(fig: Figure, name: str, folder: Path | None = None) -> Path:
@@ -144,7 +144,7 @@ def exposure_by_lifetime(windows: dict[int, list[float]], *, step: float = 10.0)
 
     ``step`` is the probe step the windows were measured with: the theory's mean includes half of it.
     """
-    from authkit.experiments import exposure_summary  # plots draws; experiments measures
+    from authkit.study.experiments import exposure_summary  # plots draws; experiments measures
 
     fig, ax = plt.subplots(figsize=(9, 4.8))
     lifetimes = list(windows)

@@ -1,7 +1,7 @@
 """One place to get a Redis client: fakeredis in-process by default, a real server on request.
 
 Every client ``connect()`` returns checks each new connection for a server that restarted having lost
-writes (``authkit.durability``), so revoked sessions and tokens never come back after a crash.
+writes (``authkit.state.durability``), so revoked sessions and tokens never come back after a crash.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from authkit import durability
+from authkit.state import durability
 from authkit.errors import StoreUnavailable
 
 ENV_VAR = "AUTHKIT_REDIS_URL"

@@ -18,10 +18,10 @@ from typing import Any, Callable
 import time_machine
 
 from authkit.errors import KeyRetirementError, TokenError
-from authkit.jwk import b64url_decode
-from authkit.jws import read_header
-from authkit.keys import KeySet, SigningKey
-from authkit.tokens import ACCESS_TTL, REFRESH_TTL, TokenIssuer, TokenVerifier
+from authkit.tokens.jwk import b64url_decode
+from authkit.tokens.jws import read_header
+from authkit.tokens.keys import KeySet, SigningKey
+from authkit.tokens.issuer import ACCESS_TTL, REFRESH_TTL, TokenIssuer, TokenVerifier
 
 START = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)  # virtual time zero
 ISSUER, AUDIENCE = "https://auth.example", "https://api.example"

@@ -35,9 +35,9 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
-from authkit.durability import UNAVAILABLE_AT_STARTUP
+from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import SessionError, StoreUnavailable
-from authkit.redis import connect, fail_closed, is_fake
+from authkit.state.redis import connect, fail_closed, is_fake
 
 DEFAULT_IDLE = timedelta(minutes=30)
 DEFAULT_ABSOLUTE = timedelta(hours=8)

@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from authkit.errors import TokenError
-from authkit.keys import b64url, b64url_decode
-from authkit.redis import fail_closed
-from authkit.revocation import KEY_PREFIX, AccessGuard, user_tag, version_key
-from authkit.tokens import TokenIssuer, TokenVerifier
+from authkit.tokens.keys import b64url, b64url_decode
+from authkit.state.redis import fail_closed
+from authkit.state.revocation import KEY_PREFIX, AccessGuard, user_tag, version_key
+from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 
 FAMILY_IDLE = timedelta(days=14)  # unused this long, the login is over (keep equal to the refresh TTL)
 FAMILY_ABSOLUTE = timedelta(days=30)  # however active, log in again after this

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
-from authkit.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
+from authkit.tokens.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
 
 __all__ = ["ALGORITHMS", "ASYMMETRIC", "KeySet", "SigningKey", "b64url", "b64url_decode", "secret_weakness",
            "thumbprint"]
@@ -62,7 +62,7 @@ def secret_weakness(secret: bytes) -> str | None:
     refuses ``secrets.token_bytes(32)`` are below 2e-14 per draw (a draw that happens to be printable).
 
     It cannot see a secret derived from a guessable word: the SHA-256 of "password" looks random and
-    falls to a word list (``authkit.cracking``). Only ``SigningKey.generate`` makes a key nobody can guess.
+    falls to a word list (``authkit.tokens.cracking``). Only ``SigningKey.generate`` makes a key nobody can guess.
     """
     n = len(secret)
     if n < MIN_HMAC_BYTES:

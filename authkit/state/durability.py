@@ -95,7 +95,7 @@ _WITNESSED_LOCK = threading.Lock()
 
 
 def fake_restarted(server: fakeredis.FakeServer) -> None:
-    """Give an in-process server a new run id, as a restart gives a real one (see ``authkit.redis.restore``)."""
+    """Give an in-process server a new run id, as a restart gives a real one (see ``authkit.state.redis.restore``)."""
     run = _FAKE_RUNS.setdefault(server, _FakeRun())
     run.run_id, run.restarted = secrets.token_hex(20), True
 
@@ -297,7 +297,7 @@ def check_persistence(client: redis.Redis, *, warn: bool = True) -> PersistenceR
     """
     if isinstance(client, fakeredis.FakeRedis):
         return PersistenceReport("fakeredis (in-process)", {"persistence": "none"}, (
-            "nothing survives the process; authkit.redis.restore() replays a snapshot as a restart would",))
+            "nothing survives the process; authkit.state.redis.restore() replays a snapshot as a restart would",))
     report = _server_report(client)
     if warn and not report.durable:
         warnings.warn(str(report), PersistenceWarning, stacklevel=2)

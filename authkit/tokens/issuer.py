@@ -14,10 +14,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from authkit import jws
+from authkit.tokens import jws
 from authkit.errors import TokenError
-from authkit.keys import KeySet
-from authkit.remote_keys import RemoteKeySet
+from authkit.tokens.keys import KeySet
+from authkit.tokens.remote_keys import RemoteKeySet
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1, registered as application/at+jwt
 REFRESH_TOKEN_TYPE = "rt+jwt"  # authkit's own media type, not a registered one: it only has to differ (RFC 8725 §3.11)

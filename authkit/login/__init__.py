@@ -1,0 +1,1 @@
+"""The login itself: password hashing and checking (notebook 09)."""

@@ -1,0 +1,1 @@
+"""JWS and JWT mechanics: keys, JWK, sign and verify, claims, issuer and verifier, remote keys (notebooks 01–03)."""
