@@ -9,9 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from authkit.course.notebooks import NOTEBOOK_DIR, deterministic_environment
+from authkit.course.notebooks import KERNEL_MANAGER_CONFIG, NOTEBOOK_DIR, deterministic_environment
 
 os.environ.update(deterministic_environment())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """nbval's kernels talk over CurveZMQ-encrypted TCP too, as in the lab and ``execute`` (nbval offers no setting)."""
+    if config.getoption("nbval", default=False):
+        from functools import partial
+
+        import nbval.kernel
+        from jupyter_client.manager import KernelManager
+
+        nbval.kernel.KernelManager = partial(KernelManager, **KERNEL_MANAGER_CONFIG)
 
 
 class LearnerCopy(pytest.Item):

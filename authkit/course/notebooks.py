@@ -15,6 +15,9 @@ TIMEOUT_SECONDS = 600
 
 #: What every kernel sees, in the lab, in nbval and here (see ``deterministic_environment``).
 DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+#: Kernels talk over CurveZMQ-encrypted TCP (the kernel spec declares it), not plain text: no eavesdropping, and
+#: no "running over TCP without encryption" warning. The same setting for the lab lives in .venv (see Makefile).
+KERNEL_MANAGER_CONFIG = {"transport_encryption": "auto"}
 
 
 def deterministic_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -34,6 +37,7 @@ def execute(path: Path, *, output: Path | None = None, cwd: Path | None = None) 
     """Execute ``path`` top to bottom in a fresh kernel; write the result to ``output`` if given."""
     import nbformat  # imported here: jsonschema's format checkers make it cost seconds, and few callers need it
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:  # drop the wall-clock stamps an earlier run may have left
@@ -47,6 +51,7 @@ def execute(path: Path, *, output: Path | None = None, cwd: Path | None = None) 
             timeout=TIMEOUT_SECONDS,
             kernel_name="python3",
             record_timing=False,  # wall-clock stamps in every cell would change the files on each run
+            config=Config(KernelManager=KERNEL_MANAGER_CONFIG),
             resources={"metadata": {"path": str(cwd or path.parent)}},
         ).execute()
     finally:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 #: Figures are also saved as PNG files under the repository's build/ folder.
 FIGURES_DIR = Path(__file__).resolve().parents[2] / "build" / "figures"
+#: Saved at 200 dpi: sharp on a laptop's high-density screen (the inline figures keep matplotlib's 100).
+SAVE_DPI = 200
 
 
 def save_figure(fig: Figure, name: str, folder: Path | None = None) -> Path:
@@ -33,7 +35,7 @@ def save_figure(fig: Figure, name: str, folder: Path | None = None) -> Path:
     folder = FIGURES_DIR if folder is None else folder
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.savefig(path, dpi=SAVE_DPI, bbox_inches="tight")
     plt.close(fig)
     return path
 
