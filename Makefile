@@ -88,7 +88,7 @@ drill: $(STAMP)
 
 # Unit and contract tests on fakeredis: no notebook, browser, redis-server or service process (tests/conftest.py).
 check: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -m "not heavy" -n 2 tests
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) -n auto --dist loadfile tests notebooks

@@ -19,6 +19,24 @@ from tests.jwt_forge import AUDIENCE, ISSUER
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+#: What `make check` leaves to `make test`: tests that start a real redis-server, a browser, a kernel or a process.
+HEAVY_FIXTURES = {"redis_server", "real_redis", "browser_lab", "chromium_executable", "page", "browser"}
+HEAVY_FILES = {
+    "test_bff.py", "test_ci_guard.py", "test_cluster.py", "test_deploy.py", "test_drill.py", "test_durability.py",
+    "test_kernel_transport.py", "test_lab_browser.py", "test_lock.py", "test_measure.py", "test_progress.py",
+    "test_refresh_race.py", "test_site.py", "test_web_server.py", "test_workflow.py", "test_workspace.py",
+    "test_browser_lab.py", "test_plots.py", "test_plots_rotation.py", "test_notebooks.py",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``heavy`` every test `make check` skips (it runs ``-m "not heavy"``); `make test` runs them all."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (item.path.name in HEAVY_FILES or item.path.suffix == ".ipynb"
+                or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) or "redis-server" in params.values()):
+            item.add_marker(pytest.mark.heavy)
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[LocalRedisServer]:
