@@ -54,9 +54,7 @@ $(STAMP): pyproject.toml uv.lock Makefile
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
 		> $(VENV)/share/jupyter/lab/settings/overrides.json
-	@# The lab's kernels talk over CurveZMQ-encrypted TCP (their kernel spec supports it), not in plain text
-	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
-	@echo '{"KernelManager": {"transport_encryption": "auto"}}' > $(VENV)/etc/jupyter/jupyter_server_config.d/authkit.json
+	@rm -f $(VENV)/etc/jupyter/jupyter_server_config.d/authkit.json
 	@# Inline figures drawn at twice their dpi (same size on screen, sharp on a laptop's display; same text repr)
 	@mkdir -p $(VENV)/etc/ipython
 	@echo '{"InlineBackend": {"figure_formats": ["retina"]}}' > $(VENV)/etc/ipython/ipython_kernel_config.json

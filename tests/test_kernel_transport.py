@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import struct
 import sys
 from pathlib import Path
@@ -19,12 +18,6 @@ def test_execute_starts_its_kernel_with_transport_encryption(tmp_path: Path) -> 
     notebook = tmp_path / "probe.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)]), notebook)
     assert execute(notebook).cells[0].outputs[0]["text"] == "True\n"
-
-
-def test_the_lab_asks_for_the_same_transport() -> None:
-    """What the Makefile writes into .venv for jupyter lab's kernels."""
-    config = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "authkit.json"
-    assert json.loads(config.read_text()) == {"KernelManager": KERNEL_MANAGER_CONFIG}
 
 
 def test_inline_figures_are_drawn_for_high_density_screens_at_the_same_size(tmp_path: Path) -> None:

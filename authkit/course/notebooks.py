@@ -16,7 +16,7 @@ TIMEOUT_SECONDS = 600
 #: What every kernel sees, in the lab, in nbval and here (see ``deterministic_environment``).
 DETERMINISTIC_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 #: Kernels talk over CurveZMQ-encrypted TCP (the kernel spec declares it), not plain text: no eavesdropping, and
-#: no "running over TCP without encryption" warning. The same setting for the lab lives in .venv (see Makefile).
+#: no "running over TCP without encryption" warning (in execute and nbval; the lab's server cannot yet use it).
 KERNEL_MANAGER_CONFIG = {"transport_encryption": "auto"}
 
 
