@@ -151,17 +151,18 @@ def test_the_resource_service_imports_a_fetched_jwks_by_each_keys_own_rules() ->
         "ed25519": {**ed.public_jwk(), "alg": "Ed25519"},  # RFC 9864's name: PyJWKClient alone would drop it
         "for-encryption": {**ed.public_jwk(), "use": "enc"},
         "encrypt-only": {**ed.public_jwk(), "key_ops": ["encrypt"]},
-        "declared-ps512": {**rsa.public_jwk(), "alg": "PS512"},
+        "ps256": {**rsa.public_jwk(), "alg": "PS256"},  # RSASSA-PSS, published and used under its own name
+        "declared-rs384": {**rsa.public_jwk(), "alg": "RS384"},  # an algorithm authkit does not have
         "published-private": {**ed.public_jwk(), "d": b64url(ed.signing_material.private_bytes_raw())},
     }
     jwks = {"keys": [{**jwk, "kid": kid} for kid, jwk in published.items()]}
     with _serve_jwks(jwks) as auth, serve(create_resource_app(auth.url + JWKS_PATH, ISSUER, AUDIENCE)) as resource:
         for kid, jwk in published.items():
-            signer = rsa if kid == "declared-ps512" else ed
-            alg = {"ed25519": "Ed25519", "declared-ps512": "RS256"}.get(kid, "EdDSA")
+            signer = rsa if kid in ("ps256", "declared-rs384") else ed
+            alg = {"ed25519": "Ed25519", "ps256": "PS256", "declared-rs384": "RS256"}.get(kid, "EdDSA")
             key = SigningKey(alg, kid, signer.signing_material, signer.verifying_material)
             response = call(resource, jws.sign_claims(claims(), key, typ="at+jwt"))
-            if kid in ("fine", "ed25519"):
+            if kid in ("fine", "ed25519", "ps256"):
                 assert response.status_code == 200 and response.json()["kid"] == kid
             else:
                 assert refusal(response) == "unknown_key", kid

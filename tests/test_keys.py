@@ -67,6 +67,22 @@ def test_small_rsa_and_wrong_curve_keys_are_refused() -> None:
         SigningKey.from_public_key(p384, alg="EdDSA", kid="mismatch")
 
 
+@pytest.mark.parametrize("alg", ["PS256", "PS384", "PS512"])
+def test_pss_keys_are_rsa_keys_of_2048_bits_or_more_bound_to_one_algorithm(alg: str, tmp_path) -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    with pytest.raises(WeakKeyError):
+        SigningKey.from_public_key(small, alg=alg, kid="small")
+    with pytest.raises(ValueError):
+        SigningKey.from_public_key(ec.generate_private_key(ec.SECP256R1()).public_key(), alg=alg, kid="ec")
+    key = SigningKey.generate(alg, kid="pss")
+    assert key.public_jwk()["alg"] == alg and key.signing_material.key_size == 2048
+    from authkit.config import load_key_file, write_key_file
+
+    write_key_file(tmp_path / "keys.jwks", key)
+    loaded = load_key_file(tmp_path / "keys.jwks").current
+    assert (loaded.alg, loaded.kid, loaded.can_sign) == (alg, "pss", True)
+
+
 def test_rfc7638_thumbprint_example() -> None:
     """RFC 7638 §3.1: the thumbprint of the RFC 7517 example RSA key."""
     jwk = {

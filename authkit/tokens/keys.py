@@ -16,18 +16,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
 from authkit.tokens.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
 
-__all__ = ["ALGORITHMS", "ASYMMETRIC", "KeySet", "SigningKey", "b64url", "b64url_decode", "secret_weakness",
+__all__ = ["ALGORITHMS", "ASYMMETRIC", "RSA_ALGORITHMS", "KeySet", "SigningKey", "b64url", "b64url_decode", "secret_weakness",
            "thumbprint"]
 
 #: The algorithms a key can be bound to (RFC 7518, RFC 8037, RFC 9864). "EdDSA" and "Ed25519" are the same
 #: signature on the same keys under two names: RFC 9864 deprecates the first, PyJWT 2.15 knows only it.
-ALGORITHMS = ("HS256", "EdDSA", "Ed25519", "ES256", "RS256")
-ASYMMETRIC = ("EdDSA", "Ed25519", "ES256", "RS256")
+#: PS256/384/512 are RSASSA-PSS (RFC 7518 §3.5): the same RSA keys as RS256, a randomized padding with a proof.
+ALGORITHMS = ("HS256", "EdDSA", "Ed25519", "ES256", "RS256", "PS256", "PS384", "PS512")
+ASYMMETRIC = ("EdDSA", "Ed25519", "ES256", "RS256", "PS256", "PS384", "PS512")
+RSA_ALGORITHMS = ("RS256", "PS256", "PS384", "PS512")
 #: ``SigningKey.generate()``'s algorithm: "EdDSA" while common verifiers (PyJWT ≤ 2.15, its PyJWKClient)
 #: refuse "Ed25519"; ``generate("Ed25519")`` signs with the RFC 9864 name.
 DEFAULT_ALGORITHM = "EdDSA"
 MIN_HMAC_BYTES = 32  # 256 bits: RFC 7518 §3.2 wants a key at least as long as the hash output
-RSA_BITS = 2048  # the smallest size RFC 7518 §3.3 allows
+RSA_BITS = 2048  # the smallest size RFC 7518 §3.3 (RS256) and §3.5 (PS256) allow
 MAX_PERIOD = 64  # the longest repeated pattern the weak-secret guard looks for
 _GENERATE = "use SigningKey.generate('HS256') for a key from the operating system's CSPRNG"
 
@@ -35,7 +37,7 @@ _PUBLIC_TYPES = {
     "EdDSA": ed25519.Ed25519PublicKey,
     "Ed25519": ed25519.Ed25519PublicKey,
     "ES256": ec.EllipticCurvePublicKey,
-    "RS256": rsa.RSAPublicKey,
+    **{alg: rsa.RSAPublicKey for alg in RSA_ALGORITHMS},
 }
 # Text alphabets, smallest first: a text secret can hold at most log2(size) bits per character.
 _TEXT_ALPHABETS = (
@@ -107,7 +109,7 @@ class SigningKey:
             raise ValueError(f"a {type(public).__name__} cannot be used for {alg}")
         elif alg == "ES256" and not isinstance(public.curve, ec.SECP256R1):
             raise ValueError("ES256 needs a P-256 key")
-        elif alg == "RS256" and public.key_size < RSA_BITS:
+        elif alg in RSA_ALGORITHMS and public.key_size < RSA_BITS:
             raise WeakKeyError(message=f"RSA key has {public.key_size} bits; at least {RSA_BITS} required")
         self.alg, self.kid, self._private, self._public = alg, kid, private, public
 
@@ -121,7 +123,7 @@ class SigningKey:
             private: Any = ed25519.Ed25519PrivateKey.generate()
         elif alg == "ES256":
             private = ec.generate_private_key(ec.SECP256R1())
-        elif alg == "RS256":
+        elif alg in RSA_ALGORITHMS:
             private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
         else:
             raise ValueError(f"unsupported algorithm {alg!r}; choose one of {ALGORITHMS}")
