@@ -135,7 +135,8 @@ def test_jwcrypto_tokens_verify_with_authkit(alg: str, params: dict) -> None:
     key = SigningKey.from_jwk(exported, alg=alg, kid="jc-1")
     with time_machine.travel(T0, tick=False):
         now = int(T0.timestamp())
-        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "jc-jti"}
+        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "jc-jti",
+                  "client_id": "jc-client"}
         token = jc_jwt.JWT(header={"alg": alg, "kid": "jc-1", "typ": "at+jwt"}, claims=claims)
         token.make_signed_token(foreign)
         got = TokenVerifier(KeySet(key), issuer=ISSUER, audience=AUDIENCE).verify_access(token.serialize())
@@ -408,7 +409,8 @@ def test_ed25519_tokens_interoperate_with_jwcrypto_both_ways() -> None:
     imported = SigningKey.from_jwk({**json.loads(foreign.export_public()), "alg": "Ed25519"}, kid="jc-ed")
     with time_machine.travel(T0, tick=False):
         now = int(T0.timestamp())
-        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "j"}
+        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "j",
+                  "client_id": "jc-client"}
         signed = jc_jwt.JWT(header={"alg": "Ed25519", "kid": "jc-ed", "typ": "at+jwt"}, claims=claims)
         signed.make_signed_token(foreign)
         got = TokenVerifier(KeySet(imported), issuer=ISSUER, audience=AUDIENCE).verify_access(signed.serialize())

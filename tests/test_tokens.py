@@ -61,10 +61,28 @@ def test_refresh_token_lifetime_extra_claims_and_unique_jti(issuer: TokenIssuer,
     assert first["jti"] != second["jti"] and len(first["jti"]) >= 22  # 16 random bytes in base64url
 
 
-@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti", "client_id"])
 def test_extra_claims_cannot_override_registered_ones(issuer: TokenIssuer, claim: str) -> None:
     with pytest.raises(ValueError, match="override"):
         issuer.issue_access("alice", claims={claim: "x"})
+
+
+def test_access_tokens_carry_the_requesting_clients_id_rfc9068(keys: KeySet, verifier: TokenVerifier) -> None:
+    """RFC 9068 §2.2: client_id is required; the first-party default is the API's own identifier."""
+    first_party = verifier.verify_access(TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE).issue_access("alice"))
+    assert first_party["client_id"] == AUDIENCE
+    spa = TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE, client_id="spa-1")
+    assert verifier.verify_access(spa.issue_access("alice"))["client_id"] == "spa-1"
+    assert "client_id" not in verifier.verify_refresh(spa.issue_refresh("alice"))  # an access-token claim only
+    for bad in ("", 7, b"spa"):
+        with pytest.raises(ValueError, match="client_id"):
+            TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE, client_id=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("client_id", ["", 7, ["a"], {"id": "a"}, True])
+def test_an_access_token_whose_client_id_is_not_a_string_is_malformed(keys: KeySet, verifier: TokenVerifier,
+                                                                     client_id: object) -> None:
+    assert refused(verifier.verify_access, signed(keys, claims(client_id=client_id))) == "malformed"
 
 
 def test_issuer_refuses_an_empty_subject_and_a_verify_only_key(keys: KeySet, issuer: TokenIssuer) -> None:
@@ -117,7 +135,7 @@ def test_wrong_issuer(keys: KeySet, issuer: TokenIssuer) -> None:
     assert refused(other.verify_access, issuer.issue_access("alice")) == "wrong_issuer"
 
 
-@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti", "client_id"])
 def test_missing_claim(keys: KeySet, verifier: TokenVerifier, claim: str) -> None:
     assert refused(verifier.verify_access, signed(keys, claims(**{claim: None}))) == "missing_claim"
 
@@ -324,6 +342,7 @@ _claim_values = {
     "nbf": st.one_of(st.just(_DROP), st.integers(NOW - 60, NOW + 60)),
     "exp": _time(NOW - 60, NOW + 2000),
     "jti": _mostly("j", 1),
+    "client_id": st.just(AUDIENCE),  # RFC 9068's claim, which PyJWT does not know: tested on its own below
 }
 _claim_sets = st.fixed_dictionaries(_claim_values).map(
     lambda drawn: {name: value for name, value in drawn.items() if value is not _DROP})
