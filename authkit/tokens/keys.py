@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import string
 import threading
 import time
 from datetime import datetime, timezone
@@ -15,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
 from authkit.tokens.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
+from authkit.tokens.weak_secrets import MIN_HMAC_BYTES, secret_weakness
 
-__all__ = ["ALGORITHMS", "ASYMMETRIC", "RSA_ALGORITHMS", "KeySet", "SigningKey", "b64url", "b64url_decode", "secret_weakness",
-           "thumbprint"]
+__all__ = ["ALGORITHMS", "ASYMMETRIC", "RSA_ALGORITHMS", "KeySet", "SigningKey", "b64url", "b64url_decode",
+           "secret_weakness", "thumbprint"]
 
 #: The algorithms a key can be bound to (RFC 7518, RFC 8037, RFC 9864). "EdDSA" and "Ed25519" are the same
 #: signature on the same keys under two names: RFC 9864 deprecates the first, PyJWT 2.15 knows only it.
@@ -28,9 +28,7 @@ RSA_ALGORITHMS = ("RS256", "PS256", "PS384", "PS512")
 #: ``SigningKey.generate()``'s algorithm: "EdDSA" while common verifiers (PyJWT ≤ 2.15, its PyJWKClient)
 #: refuse "Ed25519"; ``generate("Ed25519")`` signs with the RFC 9864 name.
 DEFAULT_ALGORITHM = "EdDSA"
-MIN_HMAC_BYTES = 32  # 256 bits: RFC 7518 §3.2 wants a key at least as long as the hash output
 RSA_BITS = 2048  # the smallest size RFC 7518 §3.3 (RS256) and §3.5 (PS256) allow
-MAX_PERIOD = 64  # the longest repeated pattern the weak-secret guard looks for
 _GENERATE = "use SigningKey.generate('HS256') for a key from the operating system's CSPRNG"
 
 _PUBLIC_TYPES = {
@@ -39,54 +37,6 @@ _PUBLIC_TYPES = {
     "ES256": ec.EllipticCurvePublicKey,
     **{alg: rsa.RSAPublicKey for alg in RSA_ALGORITHMS},
 }
-# Text alphabets, smallest first: a text secret can hold at most log2(size) bits per character.
-_TEXT_ALPHABETS = (
-    ("decimal digits", frozenset(string.digits), 10),
-    ("hex digits", frozenset("0123456789abcdef"), 16),
-    ("hex digits", frozenset("0123456789ABCDEF"), 16),
-    ("lowercase letters", frozenset(string.ascii_lowercase), 26),
-    ("uppercase letters", frozenset(string.ascii_uppercase), 26),
-    ("lowercase letters and digits", frozenset(string.ascii_lowercase + string.digits), 36),
-    ("uppercase letters and digits", frozenset(string.ascii_uppercase + string.digits), 36),
-    ("base64 characters", frozenset(string.ascii_letters + string.digits + "-_+/="), 64),
-    ("printable characters", frozenset(string.printable[:94]), 94),
-)
-
-
-def secret_weakness(secret: bytes) -> str | None:
-    """Why ``secret`` is too weak for an HMAC key, or None if nothing in its bytes gives it away.
-
-    It refuses what the bytes themselves show: fewer than 32 bytes (RFC 7518 §3.2); a short pattern
-    repeated (``bytes(32)``, ``b"a" * 32``, a 16-byte key written twice); fewer distinct symbols than
-    half what a random draw of that length shows; printable ASCII with a space (a passphrase: RFC 8725
-    §3.5 forbids keying a MAC with a password); ASCII text whose alphabet cannot hold 256 bits in its
-    length (32 printable characters hold at most 210, 64 hex digits exactly 256). The odds that it
-    refuses ``secrets.token_bytes(32)`` are below 2e-14 per draw (a draw that happens to be printable).
-
-    It cannot see a secret derived from a guessable word: the SHA-256 of "password" looks random and
-    falls to a word list (``authkit.tokens.cracking``). Only ``SigningKey.generate`` makes a key nobody can guess.
-    """
-    n = len(secret)
-    if n < MIN_HMAC_BYTES:
-        return f"HMAC secret has {n * 8} bits; at least 256 required"
-    period = next((p for p in range(1, min(n // 2, MAX_PERIOD) + 1) if secret[p:] == secret[:-p]), None)
-    if period is not None:
-        return f"the secret repeats a {period}-byte pattern"
-    symbols, size = n, 256
-    if all(0x20 <= byte < 0x7F for byte in secret):  # printable ASCII: a password, a passphrase or encoded text
-        text = secret.decode("ascii")
-        if " " in text:
-            return "the secret is text with spaces: a passphrase, not key material"
-        name, _, size = next(alphabet for alphabet in _TEXT_ALPHABETS if set(text) <= alphabet[1])
-        symbols = len(text.rstrip("=")) if size == 64 else n
-        bits = symbols * math.log2(size)
-        if bits < 256:
-            return f"{symbols} {name} hold at most {bits:.0f} bits; at least 256 required"
-    expected = size * (1 - (1 - 1 / size) ** symbols)
-    if len(set(secret)) < expected / 2:
-        distinct = len(set(secret))
-        return f"the secret has {distinct} distinct symbols; a random one of its length has about {expected:.0f}"
-    return None
 
 
 class SigningKey:
