@@ -8,6 +8,7 @@ from authkit.errors import (
     KeyImportError,
     KeyRetirementError,
     TokenError,
+    UnusableKeyWarning,
     WeakKeyError,
 )
 from authkit.tokens.keys import KeySet, SigningKey
@@ -66,6 +67,7 @@ __all__ = [
     "WeakKeyError",
     "KEY_REASONS",
     "KeyImportError",
+    "UnusableKeyWarning",
     "RETIRE_REASONS",
     "KeyRetirementError",
     "SigningKey",

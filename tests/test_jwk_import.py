@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto import jwk as jc_jwk
 
-from authkit.errors import KEY_REASONS, AuthkitError, KeyImportError, WeakKeyError
+from authkit.errors import KEY_REASONS, AuthkitError, KeyImportError, UnusableKeyWarning, WeakKeyError
 from authkit.tokens.jwk import b64url, public_members
 from authkit.tokens.keys import KeySet, SigningKey, import_jwks
 
@@ -190,7 +190,9 @@ def test_a_published_jwks_keeps_usable_keys_and_says_why_it_dropped_the_rest(rsa
         {"kty": "OKP", "crv": "Ed25519", "x": good.public_jwk()["x"]},  # no kid: no token can name it
         "not a key",
     ]}
-    imported = import_jwks(jwks, public_only=True)
+    with pytest.warns(UnusableKeyWarning) as warned:
+        imported = import_jwks(jwks, public_only=True)
+    assert len(warned) == 8  # RFC 7517 §5: each skipped entry is named; the usable one is kept
     assert isinstance(imported.pop("good"), SigningKey)
     assert {kid: err.reason for kid, err in imported.items()} == {
         "enc": "wrong_use", "ops": "wrong_key_ops", "rs384": "wrong_alg", "private": "unsupported_key",

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from authkit.tokens import jws
-from authkit.errors import KeyRetirementError, TokenError
+from authkit.errors import KeyRetirementError, TokenError, UnusableKeyWarning
 from authkit.tokens.jwk import b64url
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.tokens.issuer import TokenIssuer
@@ -191,3 +191,16 @@ def test_an_outage_of_the_jwks_keeps_fetched_keys_for_their_lifespan_then_fails_
     time.sleep(LIFESPAN + 0.1)
     with pytest.raises(TokenError, match="unavailable"):
         remote.get("known")
+
+
+@pytest.mark.parametrize("broken", [{"kty": ["OKP"]}, {"crv": {"name": "Ed25519"}}, {"kty": {"x": 1}}, {"x": 7}])
+def test_one_unusable_published_entry_is_skipped_with_a_warning_and_the_others_verify(broken: dict) -> None:
+    """RFC 7517 §5: an entry whose kty or crv is a list or an object once made the whole JWK Set unavailable."""
+    good, bad = SigningKey.generate("EdDSA", kid="good"), SigningKey.generate("EdDSA", kid="bad")
+    with _serve_jwks({"keys": [{**bad.public_jwk(), **broken}, good.public_jwk()]}) as auth:
+        remote = jws.jwks_client(auth.url + JWKS_PATH)
+        with pytest.warns(UnusableKeyWarning, match="'bad'"):
+            assert remote.get("good").public_jwk() == good.public_jwk()
+        with pytest.raises(TokenError) as caught:
+            remote.get("bad")
+    assert caught.value.reason == "unknown_key" and "unusable" in str(caught.value)

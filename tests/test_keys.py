@@ -16,8 +16,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
-from authkit.tokens.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, secret_weakness, thumbprint
+from authkit.errors import KeyImportError, KeyRetirementError, TokenError, UnusableKeyWarning, WeakKeyError
+from authkit.tokens.keys import (ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, import_jwks, secret_weakness,
+                                 thumbprint)
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -343,13 +344,31 @@ def test_force_retires_a_compromised_key_at_once(clock: time_machine.Coordinates
 # --- key sets from a JWK Set ------------------------------------------------------------------------
 
 
-def test_key_set_from_jwks_imports_every_key_or_names_the_unusable_one() -> None:
+def test_key_set_from_jwks_keeps_usable_keys_and_warns_about_each_skipped_one() -> None:
     a, b = SigningKey.generate("Ed25519", kid="a"), SigningKey.generate("ES256", kid="b")
     keys = KeySet.from_jwks({"keys": [a.public_jwk(), b.public_jwk()]})
     assert keys.kids == ["a", "b"] and keys.current.alg == "Ed25519" and not keys.current.can_sign
     encryption = {**SigningKey.generate("RS256", kid="enc").public_jwk(), "use": "enc"}
-    with pytest.raises(KeyImportError, match="key 'enc'") as caught:
-        KeySet.from_jwks({"keys": [a.public_jwk(), encryption]})
+    with pytest.warns(UnusableKeyWarning, match="'enc'"):
+        assert KeySet.from_jwks({"keys": [a.public_jwk(), encryption]}).kids == ["a"]
+    with pytest.raises(KeyImportError, match="the first, signs") as caught, pytest.warns(UnusableKeyWarning):
+        KeySet.from_jwks({"keys": [encryption, a.public_jwk()]})
     assert caught.value.reason == "wrong_use"
     with pytest.raises(KeyImportError):
         KeySet.from_jwks({"keys": "not a list"})
+
+
+@pytest.mark.parametrize(
+    "member, value",
+    [("kty", ["OKP"]), ("kty", {"OKP": 1}), ("crv", ["Ed25519"]), ("crv", {"name": "Ed25519"}), ("kty", None),
+     ("x", 7), ("x", ["a"]), ("alg", ["EdDSA"]), ("key_ops", "verify"), ("use", ["sig"]), ("x", "A" * 10**4)],
+)
+def test_one_entry_of_any_json_shape_is_skipped_with_a_warning_and_the_rest_kept(member: str, value: object) -> None:
+    """RFC 7517 §5: ignore a key one cannot use; an unhashable kty or crv once failed the whole import."""
+    good, bad = SigningKey.generate("EdDSA", kid="good"), SigningKey.generate("EdDSA", kid="bad")
+    jwks = {"keys": [good.public_jwk(), {**bad.public_jwk(), member: value}]}
+    with pytest.warns(UnusableKeyWarning, match="'bad'"):
+        imported = import_jwks(jwks, public_only=True)
+    assert isinstance(imported["good"], SigningKey) and isinstance(imported["bad"], KeyImportError)
+    with pytest.warns(UnusableKeyWarning):
+        assert KeySet.from_jwks(jwks).kids == ["good"]

@@ -6,13 +6,14 @@ import math
 import secrets
 import threading
 import time
+import warnings
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
+from authkit.errors import KeyImportError, KeyRetirementError, TokenError, UnusableKeyWarning, WeakKeyError
 from authkit.tokens.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
 from authkit.tokens.weak_secrets import MIN_HMAC_BYTES, secret_weakness
 
@@ -145,24 +146,35 @@ class SigningKey:
 
 
 def import_jwks(jwks: Any, *, public_only: bool) -> dict[str, SigningKey | KeyImportError | WeakKeyError]:
-    """Each key of a JWK Set by ``kid``, or why it cannot be used: a JWKS may mix keys of many kinds, and
-    RFC 7517 §5 says to ignore those one does not understand. Two keys sharing a kid are both refused."""
+    """Each key of a JWK Set by ``kid``, or why it cannot be used. Two keys sharing a kid are both refused.
+
+    RFC 7517 §5: a JWK Set may hold keys one does not understand (another ``kty``, a member missing or out
+    of range), and those are ignored. So any entry that cannot be used, whatever its members hold (a list
+    for ``kty``, an object for ``crv``), is skipped with an ``UnusableKeyWarning`` naming it, and the others
+    are kept; only a document that is not a JWK Set at all is refused.
+    """
     members = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(members, list):
         raise KeyImportError("malformed_key", 'a JWK Set is a JSON object with a "keys" list (RFC 7517 §5)')
     found: dict[str, SigningKey | KeyImportError | WeakKeyError] = {}
-    for jwk in members:
+    for index, jwk in enumerate(members):
         kid = jwk.get("kid") if isinstance(jwk, dict) else None
-        if not isinstance(kid, str) or not kid:
-            continue  # a key without a kid can never be named by a token
+        if not isinstance(kid, str) or not kid:  # a key without a kid can never be named by a token
+            warnings.warn(f"JWK Set entry {index} skipped: it has no kid a token could name", UnusableKeyWarning,
+                          stacklevel=2)
+            continue
         try:
             if public_only and PRIVATE_MEMBERS & set(jwk):
                 raise KeyImportError("unsupported_key", "a published JWK Set holds public keys only")
             key: SigningKey | KeyImportError | WeakKeyError = SigningKey.from_jwk(jwk)
         except (KeyImportError, WeakKeyError) as err:
             key = err
+        except Exception as err:  # members of any JSON type: an unhashable kty, a huge or odd number
+            key = KeyImportError("malformed_key", f"unusable JWK: {type(err).__name__}: {err}")
         if kid in found:
             key = KeyImportError("malformed_key", f"two keys in the JWK Set share kid {kid!r}")
+        if not isinstance(key, SigningKey):
+            warnings.warn(f"JWK Set entry {index} (kid {kid!r}) skipped: {key}", UnusableKeyWarning, stacklevel=2)
         found[kid] = key
     return found
 
@@ -187,12 +199,18 @@ class KeySet:
 
     @classmethod
     def from_jwks(cls, jwks: dict[str, Any]) -> "KeySet":
-        """A key set from a JWK Set (the first key signs); ``KeyImportError`` names the first unusable key."""
+        """A key set from a JWK Set; the first key signs, so it must be usable (``KeyImportError`` otherwise).
+
+        Any other entry that cannot be used is skipped with an ``UnusableKeyWarning`` (RFC 7517 §5).
+        """
         imported = import_jwks(jwks, public_only=False)
-        for kid, key in imported.items():
-            if not isinstance(key, SigningKey):
-                raise type(key)(key.reason, f"key {kid!r}: {key}")
-        return cls(*imported.values())  # type: ignore[arg-type]
+        first = next(iter(imported.items()), None)
+        if first is None:
+            raise KeyImportError("malformed_key", "the JWK Set holds no key with a kid")
+        kid, key = first
+        if not isinstance(key, SigningKey):
+            raise type(key)(key.reason, f"key {kid!r}, the first, signs new tokens: {key}")
+        return cls(*(key for key in imported.values() if isinstance(key, SigningKey)))
 
     @property
     def current(self) -> SigningKey:
