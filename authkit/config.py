@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from authkit.errors import AuthkitError, ConfigError
+from authkit.errors import AuthkitError, ConfigError, InsecureKeyUrl
 from authkit.tokens.keys import KeySet, SigningKey
+from authkit.tokens.remote_keys import check_jwks_url
 from authkit.login.passwords import DEFAULT_COST, ScryptCost
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -83,6 +84,14 @@ class Environment:
         if not _is_url(value, schemes):
             raise ConfigError("invalid", name, f"{value!r} is not a {'/'.join(sorted(schemes))} URL like {example}")
         return value.rstrip("/")
+
+    def jwks_url(self, name: str = "AUTHKIT_JWKS_URL") -> str:
+        """The URL another service publishes its keys at: ``https://``, or ``http://`` to a loopback host only."""
+        value = self.url(name, example="https://auth.example/.well-known/jwks.json")
+        try:
+            return check_jwks_url(value)
+        except InsecureKeyUrl as err:
+            raise ConfigError("invalid", name, str(err)) from err
 
     def redis_url(self, name: str = "AUTHKIT_REDIS_URL") -> str:
         """The Redis every worker process shares; never the in-process default, which each worker would own."""

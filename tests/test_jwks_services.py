@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from authkit.tokens import jws
-from authkit.errors import KeyRetirementError, TokenError, UnusableKeyWarning
+from authkit.errors import ConfigError, InsecureKeyUrl, KeyRetirementError, TokenError, UnusableKeyWarning
+from authkit.config import Environment
+from authkit.tokens.remote_keys import RemoteKeySet
 from authkit.tokens.jwk import b64url
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.tokens.issuer import TokenIssuer
@@ -204,3 +206,24 @@ def test_one_unusable_published_entry_is_skipped_with_a_warning_and_the_others_v
         with pytest.raises(TokenError) as caught:
             remote.get("bad")
     assert caught.value.reason == "unknown_key" and "unusable" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["https://auth.example/jwks", "http://127.0.0.1:8001/jwks", "http://127.9.9.9/j",
+                                 "http://localhost:8001/jwks", "http://LOCALHOST./j", "http://[::1]:8001/jwks"])
+def test_a_jwks_url_is_https_or_loopback(url: str) -> None:
+    assert RemoteKeySet(url).url == url
+    assert Environment({"AUTHKIT_JWKS_URL": url}).jwks_url() == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["http://auth.example/jwks", "http://10.0.0.1/jwks", "http://[::2]/jwks",
+                                 "http://127.0.0.1.evil.example/jwks", "http://localhost.evil.example/j",
+                                 "ftp://127.0.0.1/jwks", "file:///etc/jwks", "//auth.example/jwks", "", 7])
+def test_a_plain_http_jwks_url_off_loopback_is_refused_at_construction_and_in_config(url: object) -> None:
+    """ASVS 9.1.3: keys fetched over plain HTTP can be swapped on the way; loopback traffic never leaves the host."""
+    with pytest.raises(InsecureKeyUrl) as caught:
+        RemoteKeySet(url)  # type: ignore[arg-type]
+    assert caught.value.reason == "insecure_url"
+    if isinstance(url, str):
+        with pytest.raises(ConfigError) as refused:
+            Environment({"AUTHKIT_JWKS_URL": url}).jwks_url()
+        assert refused.value.variable == "AUTHKIT_JWKS_URL"
