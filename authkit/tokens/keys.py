@@ -219,6 +219,8 @@ class KeySet:
 
     def signer(self, *, until: float) -> SigningKey:
         """The current key, remembering that a token it signs now is valid until ``until`` (a Unix time)."""
+        if not isinstance(until, (int, float)) or not math.isfinite(until):
+            raise ValueError(f"until must be a finite Unix time, not {until!r}")
         with self._lock:
             kid = self._current
             self._live_until[kid] = max(until, self._live_until.get(kid, until))
@@ -255,7 +257,10 @@ class KeySet:
                 raise KeyRetirementError("signing_key", f"kid {kid!r} signs new tokens: promote another key first")
             until = self._live_until.get(kid, -math.inf)
             if not force and time.time() < until:
-                when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds")
+                try:
+                    when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds")
+                except (OverflowError, ValueError, OSError):  # beyond what a datetime holds
+                    when = f"Unix time {until:.0f}"
                 raise KeyRetirementError(
                     "tokens_live",
                     f"kid {kid!r} signed tokens valid until {when}: retiring it now refuses them (everyone holding "
