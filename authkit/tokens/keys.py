@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives import serialization
@@ -18,7 +18,7 @@ from authkit.tokens.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_me
 from authkit.tokens.weak_secrets import MIN_HMAC_BYTES, secret_weakness
 
 __all__ = ["ALGORITHMS", "ASYMMETRIC", "RSA_ALGORITHMS", "KeySet", "SigningKey", "b64url", "b64url_decode",
-           "secret_weakness", "thumbprint"]
+           "retirable_at", "secret_weakness", "thumbprint"]
 
 #: The algorithms a key can be bound to (RFC 7518, RFC 8037, RFC 9864). "EdDSA" and "Ed25519" are the same
 #: signature on the same keys under two names: RFC 9864 deprecates the first, PyJWT 2.15 knows only it.
@@ -179,12 +179,25 @@ def import_jwks(jwks: Any, *, public_only: bool) -> dict[str, SigningKey | KeyIm
     return found
 
 
+def retirable_at(demoted_at: float, longest_ttl: timedelta, *, leeway: timedelta = timedelta(0)) -> float:
+    """The Unix time from which a key that stopped signing at ``demoted_at`` may leave a shared key file.
+
+    ``KeySet.retire``'s guard sees only the tokens its own process signed; with several workers, the
+    rule that makes retirement safe is this one: a key is demoted (no longer first in the key file) and
+    every worker restarted, at ``demoted_at``; it stays in the file, verifying, until every token any
+    worker could have signed with it has expired: ``demoted_at + longest_ttl + leeway``, where
+    ``longest_ttl`` is the longest lifetime the key signs (the refresh tokens' if they share the key set).
+    """
+    return demoted_at + longest_ttl.total_seconds() + leeway.total_seconds()
+
+
 class KeySet:
     """The keys a service signs and verifies with, by ``kid``; the current key signs new tokens.
 
     The set remembers, per key, until when the tokens it signed live (``signer(until=exp)``), and
     ``retire`` refuses to remove a key before then: retiring a key that signed 14-day refresh tokens
-    15 minutes after the last access token would log everyone out.
+    15 minutes after the last access token would log everyone out. That memory is per process: across
+    workers sharing a key file, follow ``retirable_at`` (tests/test_rotation.py shows why).
     """
 
     def __init__(self, *keys: SigningKey) -> None:
