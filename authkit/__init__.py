@@ -7,7 +7,9 @@ from authkit.errors import (
     TOKEN_REASONS,
     KeyImportError,
     KeyRetirementError,
+    InsecureKeyUrl,
     TokenError,
+    UnusableKeyWarning,
     WeakKeyError,
 )
 from authkit.tokens.keys import KeySet, SigningKey
@@ -66,6 +68,8 @@ __all__ = [
     "WeakKeyError",
     "KEY_REASONS",
     "KeyImportError",
+    "UnusableKeyWarning",
+    "InsecureKeyUrl",
     "RETIRE_REASONS",
     "KeyRetirementError",
     "SigningKey",

@@ -18,12 +18,15 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from authkit.errors import AuthkitError, ConfigError
+from authkit.errors import AuthkitError, ConfigError, InsecureKeyUrl
 from authkit.tokens.keys import KeySet, SigningKey
+from authkit.tokens.remote_keys import check_jwks_url
 from authkit.login.passwords import DEFAULT_COST, ScryptCost
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only
+MAX_SECONDS = 100 * 365 * 24 * 3600  # a duration setting beyond a century is a typo, and timedelta's limit is near
+MAX_DIGITS = 12  # read no longer number than this: int() refuses 4,300 digits, timedelta overflows far sooner
 
 
 class Environment:
@@ -60,9 +63,11 @@ class Environment:
         value = self.text(name, example=str(int(default.total_seconds())), default="")
         if not value:
             return default
-        if not value.isascii() or not value.isdigit() or (int(value) == 0 and not allow_zero):
-            least = "0" if allow_zero else "1"
-            raise ConfigError("invalid", name, f"{value!r} is not a whole number of seconds (at least {least})")
+        least = "0" if allow_zero else "1"
+        if not value.isascii() or not value.isdigit() or (int(value[:MAX_DIGITS]) == 0 and not allow_zero):
+            raise ConfigError("invalid", name, f"{value[:40]!r} is not a whole number of seconds (at least {least})")
+        if len(value.lstrip("0")) > MAX_DIGITS or int(value) > MAX_SECONDS:
+            raise ConfigError("invalid", name, f"{value[:40]!r} seconds is more than {MAX_SECONDS} (about 100 years)")
         return timedelta(seconds=int(value))
 
     def scrypt_cost(self, name: str = "AUTHKIT_SCRYPT_LOG2_N") -> ScryptCost:
@@ -71,10 +76,10 @@ class Environment:
         if not value:
             return DEFAULT_COST
         try:
-            if not value.isascii() or not value.isdigit():
-                raise ValueError(f"{value!r} is not a whole number")
+            if not value.isascii() or not value.isdigit() or len(value) > MAX_DIGITS:
+                raise ValueError(f"{value[:40]!r} is not a whole number of at most {MAX_DIGITS} digits")
             return ScryptCost(log2_n=int(value))
-        except ValueError as err:  # ScryptCost keeps the bounds
+        except (ValueError, OverflowError) as err:  # ScryptCost keeps the bounds
             raise ConfigError("invalid", name, str(err)) from err
 
     def url(self, name: str, *, example: str, schemes: Collection[str] = ("http", "https")) -> str:
@@ -83,6 +88,14 @@ class Environment:
         if not _is_url(value, schemes):
             raise ConfigError("invalid", name, f"{value!r} is not a {'/'.join(sorted(schemes))} URL like {example}")
         return value.rstrip("/")
+
+    def jwks_url(self, name: str = "AUTHKIT_JWKS_URL") -> str:
+        """The URL another service publishes its keys at: ``https://``, or ``http://`` to a loopback host only."""
+        value = self.url(name, example="https://auth.example/.well-known/jwks.json")
+        try:
+            return check_jwks_url(value)
+        except InsecureKeyUrl as err:
+            raise ConfigError("invalid", name, str(err)) from err
 
     def redis_url(self, name: str = "AUTHKIT_REDIS_URL") -> str:
         """The Redis every worker process shares; never the in-process default, which each worker would own."""

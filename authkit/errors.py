@@ -76,6 +76,17 @@ class KeyImportError(AuthkitError, ValueError):
     reasons = KEY_REASONS
 
 
+class InsecureKeyUrl(AuthkitError, ValueError):
+    """A JWKS URL that is not ``https://`` and not on a loopback host: keys fetched over it could be swapped."""
+
+    reason = "insecure_url"
+    reasons = ("insecure_url",)
+
+
+class UnusableKeyWarning(UserWarning):
+    """A JWK Set entry was skipped because it cannot be used (RFC 7517 §5: ignore such keys, keep the others)."""
+
+
 #: Why a key set refused to retire a key.
 RETIRE_REASONS = ("signing_key", "tokens_live")
 

@@ -48,7 +48,8 @@ def compact(header: dict[str, Any], payload: dict[str, Any] | bytes, sign: Signe
 def claims(**overrides: Any) -> dict[str, Any]:
     """A valid access-token claim set issued now; ``name=None`` drops a claim."""
     now = int(time.time())
-    base = {"iss": ISSUER, "sub": "alice", "aud": AUDIENCE, "iat": now, "exp": now + 900, "jti": "j-1"}
+    base = {"iss": ISSUER, "sub": "alice", "aud": AUDIENCE, "iat": now, "exp": now + 900, "jti": "j-1",
+            "client_id": AUDIENCE}
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 

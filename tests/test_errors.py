@@ -16,6 +16,7 @@ from authkit.errors import (
     BrowserMissing,
     ConfigError,
     CsrfRejected,
+    InsecureKeyUrl,
     KeyImportError,
     KeyRetirementError,
     SessionError,
@@ -33,6 +34,7 @@ TYPED = [
     (WeakKeyError, ("weak_key",)),
     (ConfigError, CONFIG_REASONS),
     (BrowserMissing, ("browser_missing",)),
+    (InsecureKeyUrl, ("insecure_url",)),
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto import jwk as jc_jwk
 
-from authkit.errors import KEY_REASONS, AuthkitError, KeyImportError, WeakKeyError
+from authkit.errors import KEY_REASONS, AuthkitError, KeyImportError, UnusableKeyWarning, WeakKeyError
 from authkit.tokens.jwk import b64url, public_members
 from authkit.tokens.keys import KeySet, SigningKey, import_jwks
 
@@ -83,7 +83,8 @@ def test_key_ops_must_allow_what_authkit_does_with_the_key() -> None:
 def test_a_jwk_declared_for_another_algorithm_is_never_rebound(rsa_key: SigningKey) -> None:
     ps512 = {**rsa_key.public_jwk(), "alg": "PS512"}
     assert refusal(ps512, alg="RS256") == "wrong_alg"  # was: silently an RS256 key
-    assert refusal(ps512) == "wrong_alg"  # authkit has no PS512
+    assert SigningKey.from_jwk(ps512).alg == "PS512"  # bound to the algorithm it declares
+    assert refusal({**rsa_key.public_jwk(), "alg": "RS384"}) == "wrong_alg"  # authkit has no RS384
     assert SigningKey.from_jwk({**rsa_key.public_jwk(), "alg": "RS256"}, alg="RS256").alg == "RS256"
 
 
@@ -181,7 +182,7 @@ def test_a_published_jwks_keeps_usable_keys_and_says_why_it_dropped_the_rest(rsa
         good.public_jwk(),
         {**rsa_key.public_jwk(), "kid": "enc", "use": "enc"},
         {**rsa_key.public_jwk(), "kid": "ops", "key_ops": ["encrypt"]},
-        {**rsa_key.public_jwk(), "kid": "ps512", "alg": "PS512"},
+        {**rsa_key.public_jwk(), "kid": "rs384", "alg": "RS384"},
         {**private_jwk(ED), "kid": "private"},
         {"kty": "oct", "k": b64url(secrets.token_bytes(32)), "kid": "secret"},
         {**SigningKey.generate("EdDSA").public_jwk(), "kid": "twin"},
@@ -189,10 +190,12 @@ def test_a_published_jwks_keeps_usable_keys_and_says_why_it_dropped_the_rest(rsa
         {"kty": "OKP", "crv": "Ed25519", "x": good.public_jwk()["x"]},  # no kid: no token can name it
         "not a key",
     ]}
-    imported = import_jwks(jwks, public_only=True)
+    with pytest.warns(UnusableKeyWarning) as warned:
+        imported = import_jwks(jwks, public_only=True)
+    assert len(warned) == 8  # RFC 7517 §5: each skipped entry is named; the usable one is kept
     assert isinstance(imported.pop("good"), SigningKey)
     assert {kid: err.reason for kid, err in imported.items()} == {
-        "enc": "wrong_use", "ops": "wrong_key_ops", "ps512": "wrong_alg", "private": "unsupported_key",
+        "enc": "wrong_use", "ops": "wrong_key_ops", "rs384": "wrong_alg", "private": "unsupported_key",
         "secret": "unsupported_key", "twin": "malformed_key",
     }
 

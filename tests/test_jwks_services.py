@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from authkit.tokens import jws
-from authkit.errors import KeyRetirementError, TokenError
+from authkit.errors import ConfigError, InsecureKeyUrl, KeyRetirementError, TokenError, UnusableKeyWarning
+from authkit.config import Environment
+from authkit.tokens.remote_keys import RemoteKeySet
 from authkit.tokens.jwk import b64url
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.tokens.issuer import TokenIssuer
@@ -151,17 +153,18 @@ def test_the_resource_service_imports_a_fetched_jwks_by_each_keys_own_rules() ->
         "ed25519": {**ed.public_jwk(), "alg": "Ed25519"},  # RFC 9864's name: PyJWKClient alone would drop it
         "for-encryption": {**ed.public_jwk(), "use": "enc"},
         "encrypt-only": {**ed.public_jwk(), "key_ops": ["encrypt"]},
-        "declared-ps512": {**rsa.public_jwk(), "alg": "PS512"},
+        "ps256": {**rsa.public_jwk(), "alg": "PS256"},  # RSASSA-PSS, published and used under its own name
+        "declared-rs384": {**rsa.public_jwk(), "alg": "RS384"},  # an algorithm authkit does not have
         "published-private": {**ed.public_jwk(), "d": b64url(ed.signing_material.private_bytes_raw())},
     }
     jwks = {"keys": [{**jwk, "kid": kid} for kid, jwk in published.items()]}
     with _serve_jwks(jwks) as auth, serve(create_resource_app(auth.url + JWKS_PATH, ISSUER, AUDIENCE)) as resource:
         for kid, jwk in published.items():
-            signer = rsa if kid == "declared-ps512" else ed
-            alg = {"ed25519": "Ed25519", "declared-ps512": "RS256"}.get(kid, "EdDSA")
+            signer = rsa if kid in ("ps256", "declared-rs384") else ed
+            alg = {"ed25519": "Ed25519", "ps256": "PS256", "declared-rs384": "RS256"}.get(kid, "EdDSA")
             key = SigningKey(alg, kid, signer.signing_material, signer.verifying_material)
             response = call(resource, jws.sign_claims(claims(), key, typ="at+jwt"))
-            if kid in ("fine", "ed25519"):
+            if kid in ("fine", "ed25519", "ps256"):
                 assert response.status_code == 200 and response.json()["kid"] == kid
             else:
                 assert refusal(response) == "unknown_key", kid
@@ -190,3 +193,37 @@ def test_an_outage_of_the_jwks_keeps_fetched_keys_for_their_lifespan_then_fails_
     time.sleep(LIFESPAN + 0.1)
     with pytest.raises(TokenError, match="unavailable"):
         remote.get("known")
+
+
+@pytest.mark.parametrize("broken", [{"kty": ["OKP"]}, {"crv": {"name": "Ed25519"}}, {"kty": {"x": 1}}, {"x": 7}])
+def test_one_unusable_published_entry_is_skipped_with_a_warning_and_the_others_verify(broken: dict) -> None:
+    """RFC 7517 §5: an entry whose kty or crv is a list or an object once made the whole JWK Set unavailable."""
+    good, bad = SigningKey.generate("EdDSA", kid="good"), SigningKey.generate("EdDSA", kid="bad")
+    with _serve_jwks({"keys": [{**bad.public_jwk(), **broken}, good.public_jwk()]}) as auth:
+        remote = jws.jwks_client(auth.url + JWKS_PATH)
+        with pytest.warns(UnusableKeyWarning, match="'bad'"):
+            assert remote.get("good").public_jwk() == good.public_jwk()
+        with pytest.raises(TokenError) as caught:
+            remote.get("bad")
+    assert caught.value.reason == "unknown_key" and "unusable" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["https://auth.example/jwks", "http://127.0.0.1:8001/jwks", "http://127.9.9.9/j",
+                                 "http://localhost:8001/jwks", "http://LOCALHOST./j", "http://[::1]:8001/jwks"])
+def test_a_jwks_url_is_https_or_loopback(url: str) -> None:
+    assert RemoteKeySet(url).url == url
+    assert Environment({"AUTHKIT_JWKS_URL": url}).jwks_url() == url.rstrip("/")
+
+
+@pytest.mark.parametrize("url", ["http://auth.example/jwks", "http://10.0.0.1/jwks", "http://[::2]/jwks",
+                                 "http://127.0.0.1.evil.example/jwks", "http://localhost.evil.example/j",
+                                 "ftp://127.0.0.1/jwks", "file:///etc/jwks", "//auth.example/jwks", "", 7])
+def test_a_plain_http_jwks_url_off_loopback_is_refused_at_construction_and_in_config(url: object) -> None:
+    """ASVS 9.1.3: keys fetched over plain HTTP can be swapped on the way; loopback traffic never leaves the host."""
+    with pytest.raises(InsecureKeyUrl) as caught:
+        RemoteKeySet(url)  # type: ignore[arg-type]
+    assert caught.value.reason == "insecure_url"
+    if isinstance(url, str):
+        with pytest.raises(ConfigError) as refused:
+            Environment({"AUTHKIT_JWKS_URL": url}).jwks_url()
+        assert refused.value.variable == "AUTHKIT_JWKS_URL"

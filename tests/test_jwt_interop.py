@@ -135,7 +135,8 @@ def test_jwcrypto_tokens_verify_with_authkit(alg: str, params: dict) -> None:
     key = SigningKey.from_jwk(exported, alg=alg, kid="jc-1")
     with time_machine.travel(T0, tick=False):
         now = int(T0.timestamp())
-        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "jc-jti"}
+        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "jc-jti",
+                  "client_id": "jc-client"}
         token = jc_jwt.JWT(header={"alg": alg, "kid": "jc-1", "typ": "at+jwt"}, claims=claims)
         token.make_signed_token(foreign)
         got = TokenVerifier(KeySet(key), issuer=ISSUER, audience=AUDIENCE).verify_access(token.serialize())
@@ -290,17 +291,86 @@ def test_rfc7520_4_4_hs256_with_the_keys_own_alg_verifies_and_re_signs_byte_exac
     assert _b64(hmac.new(key.signing_material, signing_input.encode(), hashlib.sha256).digest()) == signature
 
 
-def test_rfc7520_examples_authkit_does_not_support_are_refused() -> None:
-    """§4.2 (PS384) names an algorithm authkit lacks; §3.6's encryption key never becomes a signing key."""
-    with pytest.raises(TokenError) as caught:
+def test_rfc7520_4_2_ps384_verifies_and_an_rs256_binding_of_the_same_key_does_not() -> None:
+    """§4.2 is RSA-PSS: randomized, so the vector is verified, never re-signed byte for byte."""
+    key = SigningKey.from_jwk(RFC7520_RSA_KEY, alg="PS384")
+    header, payload = jws.verify(RFC7520_4_2, key)
+    assert header == {"alg": "PS384", "kid": "bilbo.baggins@hobbiton.example"} and payload == RFC7520_TEXT
+    signing_input, _, signature = RFC7520_4_2.rpartition(".")
+    key.verifying_material.verify(base64.urlsafe_b64decode(signature + "=="), signing_input.encode(),
+                                  padding.PSS(padding.MGF1(hashes.SHA384()), 48), hashes.SHA384())
+    resigned = jws.sign(RFC7520_TEXT, key)
+    assert resigned != jws.sign(RFC7520_TEXT, key)  # a fresh salt each time
+    assert jws.verify(resigned, key)[1] == RFC7520_TEXT
+    head, body, sig = RFC7520_4_2.split(".")
+    flipped = sig[:-2] + ("A" if sig[-2] != "A" else "B") + sig[-1]
+    with pytest.raises(TokenError) as forged:
+        jws.verify(f"{head}.{body}.{flipped}", key)
+    assert forged.value.reason == "bad_signature"
+    with pytest.raises(TokenError) as caught:  # the same RSA key bound to RS256 never accepts a PS384 token
         jws.verify(RFC7520_4_2, SigningKey.from_jwk(RFC7520_RSA_KEY))
     assert caught.value.reason == "algorithm_not_allowed"
+
+
+def test_rfc7520_4_1_rs256_token_is_refused_by_the_key_bound_to_ps256() -> None:
+    with pytest.raises(TokenError) as caught:
+        jws.verify(RFC7520_4_1, SigningKey.from_jwk(RFC7520_RSA_KEY, alg="PS256"))
+    assert caught.value.reason == "algorithm_not_allowed"
+
+
+def test_rfc7520_keys_authkit_must_not_use_are_refused() -> None:
+    """§3.6's encryption key never becomes a signing key; a key is never rebound to another algorithm."""
     with pytest.raises(KeyImportError) as refused:
         SigningKey.from_jwk(RFC7520_ENC_KEY)
     assert refused.value.reason == "wrong_use"
     with pytest.raises(KeyImportError) as rebound:
         SigningKey.from_jwk(RFC7520_HMAC_KEY, alg="RS256")
     assert rebound.value.reason == "wrong_alg"
+
+
+# --- RSASSA-PSS (RFC 7518 §3.5) with PyJWT and jwcrypto, both ways -------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["PS256", "PS384", "PS512"])
+def test_authkit_pss_tokens_verify_with_pyjwt_and_jwcrypto(alg: str) -> None:
+    key = SigningKey.generate(alg)
+    token = TokenIssuer(KeySet(key), issuer=ISSUER, audience=AUDIENCE).issue_access("alice", scope="read")
+    assert jwt.decode(token, key.verifying_material, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)["sub"] == "alice"
+    from_jwks = jwt.PyJWKSet.from_dict(KeySet(key).jwks())[key.kid]  # PyJWT reads the published JWK as it is
+    assert jwt.decode(token, from_jwks, algorithms=[alg], audience=AUDIENCE)["scope"] == "read"
+    checked = jc_jwt.JWT(jwt=token, key=jc_jwk.JWK(**key.public_jwk()), algs=[alg],
+                         check_claims={"iss": ISSUER, "aud": AUDIENCE})
+    assert json.loads(checked.header)["alg"] == alg and json.loads(checked.claims)["sub"] == "alice"
+
+
+@pytest.mark.parametrize("alg", ["PS256", "PS384", "PS512"])
+def test_pyjwt_and_jwcrypto_pss_tokens_verify_with_authkit(alg: str) -> None:
+    foreign = jc_jwk.JWK.generate(kty="RSA", size=2048)
+    imported = SigningKey.from_jwk({**json.loads(foreign.export_public()), "alg": alg}, kid="pss-1")
+    verifier = TokenVerifier(KeySet(imported), issuer=ISSUER, audience=AUDIENCE)
+    with time_machine.travel(T0, tick=False):
+        now = int(T0.timestamp())
+        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "j",
+                  "client_id": "demo-api"}
+        signed = jc_jwt.JWT(header={"alg": alg, "kid": "pss-1", "typ": "at+jwt"}, claims=claims)
+        signed.make_signed_token(foreign)
+        assert verifier.verify_access(signed.serialize())["sub"] == "bob"
+        private_pem = foreign.export_to_pem(private_key=True, password=None)
+        by_pyjwt = jwt.encode(claims, private_pem, algorithm=alg, headers={"kid": "pss-1", "typ": "at+jwt"})
+        assert verifier.verify_access(by_pyjwt)["sub"] == "bob"
+
+
+def test_a_pss_key_is_published_with_its_algorithm_and_reimported_bound_to_it() -> None:
+    key = SigningKey.generate("PS256", kid="pss-pub")
+    published = KeySet(key).jwks()["keys"][0]
+    assert published["alg"] == "PS256" and published["kty"] == "RSA" and "d" not in published
+    again = SigningKey.from_jwk(published)
+    assert (again.alg, again.can_sign) == ("PS256", False)
+    with pytest.raises(KeyImportError) as rebound:
+        SigningKey.from_jwk(published, alg="RS256")
+    assert rebound.value.reason == "wrong_alg"
+    rs256 = SigningKey.from_jwk({k: v for k, v in published.items() if k != "alg"})
+    assert rs256.alg == "RS256"  # an RSA JWK without alg keeps the meaning it had
 
 
 # --- RFC 9864: "Ed25519", the fully specified name that deprecates "EdDSA" --------------------------------
@@ -339,7 +409,8 @@ def test_ed25519_tokens_interoperate_with_jwcrypto_both_ways() -> None:
     imported = SigningKey.from_jwk({**json.loads(foreign.export_public()), "alg": "Ed25519"}, kid="jc-ed")
     with time_machine.travel(T0, tick=False):
         now = int(T0.timestamp())
-        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "j"}
+        claims = {"iss": ISSUER, "sub": "bob", "aud": AUDIENCE, "iat": now, "exp": now + 60, "jti": "j",
+                  "client_id": "jc-client"}
         signed = jc_jwt.JWT(header={"alg": "Ed25519", "kid": "jc-ed", "typ": "at+jwt"}, claims=claims)
         signed.make_signed_token(foreign)
         got = TokenVerifier(KeySet(imported), issuer=ISSUER, audience=AUDIENCE).verify_access(signed.serialize())

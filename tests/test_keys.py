@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import secrets
+import string
 from datetime import datetime, timezone
 from typing import Iterator
 
 import pytest
 import time_machine
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
-from authkit.tokens.keys import ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, secret_weakness, thumbprint
+from authkit.errors import KeyImportError, KeyRetirementError, TokenError, UnusableKeyWarning, WeakKeyError
+from authkit.tokens.keys import (ALGORITHMS, ASYMMETRIC, KeySet, SigningKey, b64url, import_jwks, secret_weakness,
+                                 thumbprint)
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -65,6 +70,22 @@ def test_small_rsa_and_wrong_curve_keys_are_refused() -> None:
         SigningKey.from_public_key(p384, alg="ES256", kid="p384")
     with pytest.raises(ValueError):
         SigningKey.from_public_key(p384, alg="EdDSA", kid="mismatch")
+
+
+@pytest.mark.parametrize("alg", ["PS256", "PS384", "PS512"])
+def test_pss_keys_are_rsa_keys_of_2048_bits_or_more_bound_to_one_algorithm(alg: str, tmp_path) -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    with pytest.raises(WeakKeyError):
+        SigningKey.from_public_key(small, alg=alg, kid="small")
+    with pytest.raises(ValueError):
+        SigningKey.from_public_key(ec.generate_private_key(ec.SECP256R1()).public_key(), alg=alg, kid="ec")
+    key = SigningKey.generate(alg, kid="pss")
+    assert key.public_jwk()["alg"] == alg and key.signing_material.key_size == 2048
+    from authkit.config import load_key_file, write_key_file
+
+    write_key_file(tmp_path / "keys.jwks", key)
+    loaded = load_key_file(tmp_path / "keys.jwks").current
+    assert (loaded.alg, loaded.kid, loaded.can_sign) == (alg, "pss", True)
 
 
 def test_rfc7638_thumbprint_example() -> None:
@@ -219,9 +240,19 @@ def test_an_asymmetric_key_without_a_kid_is_named_by_its_public_thumbprint(alg: 
         (b"thequickbrownfoxjumpsoverthelazydog", "35 lowercase letters"),
         (b"9f3c1a7e5b2d4c6f8a0e1b3d5f7a9c2e", "32 hex digits hold at most 128 bits"),
         (b"31415926535897932384626433832795028841971693993751", "50 decimal digits"),
+        (b"\x01my-super-secret-key-for-jwt-2026", "32 lowercase letters, digits and -_. and 1 other byte"),
+        (b"\x01correct horse battery staple 4242", "passphrase"),
+        (b"my-super-secret-key-for-jwt-2026\n", "32 lowercase letters, digits and -_. hold"),
+        (b"my-super-secret\xff\xfekey-for-jwt-2026-prod", "other bytes hold at most"),
+        (b"\x00\x01\x02MySuperSecretKeyForJWT2026Prod", "and 3 other bytes"),
+        (bytes(range(32)), "step by a repeating pattern"),
+        (bytes(range(0, 256, 7))[:32], "step by a repeating pattern"),
+        (bytes(16) + bytes.fromhex("9f3c1a7e5b2d4c6f8a0e1b3d5f7a9c2e"), "byte 0x00 fills 16"),
     ],
     ids=["zeros", "one-letter", "two-letters", "16-bytes-twice", "few-symbols", "passphrase", "password",
-         "lowercase-words", "128-bit-hex", "digits"],
+         "lowercase-words", "128-bit-hex", "digits", "control-byte-then-phrase", "control-byte-then-passphrase",
+         "phrase-and-newline", "phrase-split-by-bytes", "control-bytes-then-camel-case", "counter", "step-7",
+         "zero-padded"],
 )
 def test_guessable_secrets_are_refused_and_steered_to_generate(secret: bytes, why: str) -> None:
     assert len(secret) >= 32
@@ -233,14 +264,48 @@ def test_guessable_secrets_are_refused_and_steered_to_generate(secret: bytes, wh
 
 @pytest.mark.parametrize(
     "draw, count",
-    [(lambda: secrets.token_bytes(32), 20_000), (lambda: secrets.token_bytes(64), 5_000),
-     (lambda: secrets.token_hex(32).encode(), 5_000), (lambda: secrets.token_urlsafe(32).encode(), 5_000)],
+    [(lambda: secrets.token_bytes(32), 5_000), (lambda: secrets.token_bytes(64), 2_000),
+     (lambda: secrets.token_hex(32).encode(), 2_000), (lambda: secrets.token_urlsafe(32).encode(), 2_000)],
     ids=["token_bytes(32)", "token_bytes(64)", "token_hex(32)", "token_urlsafe(32)"],
 )
 def test_no_false_positive_on_random_secrets(draw, count: int) -> None:
-    """Many draws: the guard's odds of refusing a token_bytes(32) draw are below 2e-14 each."""
+    """Many draws: the guard's odds of refusing a token_bytes(32) draw are below 1e-12 each."""
     refused = [secret for secret in (draw() for _ in range(count)) if secret_weakness(secret)]
     assert refused == []
+
+
+@settings(max_examples=2000, deadline=None)
+@given(secret=st.builds(secrets.token_bytes, st.just(32)))
+def test_csprng_secrets_are_never_refused(secret: bytes) -> None:
+    """Property: a 256-bit draw from the CSPRNG passes (the guard's odds of refusing one are below 1e-12)."""
+    assert secret_weakness(secret) is None
+    assert SigningKey.from_secret(secret, kid="k").alg == "HS256"
+
+
+_WORDS = st.lists(st.text(alphabet=string.ascii_lowercase, min_size=3, max_size=9), min_size=3, max_size=6)
+_BYTES = st.binary(min_size=1, max_size=3).filter(lambda framing: not set(framing) & set(b" \t\n\r"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=_WORDS, separator=st.sampled_from(["-", "_", ".", ""]), digits=st.integers(0, 9999),
+       before=_BYTES, after=st.binary(max_size=2).filter(lambda framing: not set(framing) & set(b" \t\n\r")))
+def test_a_phrase_wrapped_in_a_few_arbitrary_bytes_is_refused(words: list[str], separator: str, digits: int,
+                                                              before: bytes, after: bytes) -> None:
+    """Property: whatever bytes frame it, a memorable phrase is judged as the text it is: refused whenever its
+    characters (at log2(39) bits each, lowercase letters, digits and -_.) and the framing bytes (8 bits each)
+    hold fewer than 256 bits with room for the cost of saying where the framing stands."""
+    phrase = (separator.join(words) + separator + str(digits)).encode()
+    secret = before + phrase + after
+    assume(len(secret) >= 32 and len(phrase) * math.log2(39) + 8 * (len(before) + len(after)) + 17 < 256)
+    assert secret_weakness(secret) is not None, secret
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=_WORDS, before=_BYTES, after=st.binary(max_size=2))
+def test_a_passphrase_wrapped_in_a_few_arbitrary_bytes_is_refused(words: list[str], before: bytes,
+                                                                  after: bytes) -> None:
+    secret = before + " ".join(words * 3).encode() + after
+    assert secret_weakness(secret) is not None, secret
 
 
 def test_a_hashed_word_looks_random_to_the_guard() -> None:
@@ -279,13 +344,31 @@ def test_force_retires_a_compromised_key_at_once(clock: time_machine.Coordinates
 # --- key sets from a JWK Set ------------------------------------------------------------------------
 
 
-def test_key_set_from_jwks_imports_every_key_or_names_the_unusable_one() -> None:
+def test_key_set_from_jwks_keeps_usable_keys_and_warns_about_each_skipped_one() -> None:
     a, b = SigningKey.generate("Ed25519", kid="a"), SigningKey.generate("ES256", kid="b")
     keys = KeySet.from_jwks({"keys": [a.public_jwk(), b.public_jwk()]})
     assert keys.kids == ["a", "b"] and keys.current.alg == "Ed25519" and not keys.current.can_sign
     encryption = {**SigningKey.generate("RS256", kid="enc").public_jwk(), "use": "enc"}
-    with pytest.raises(KeyImportError, match="key 'enc'") as caught:
-        KeySet.from_jwks({"keys": [a.public_jwk(), encryption]})
+    with pytest.warns(UnusableKeyWarning, match="'enc'"):
+        assert KeySet.from_jwks({"keys": [a.public_jwk(), encryption]}).kids == ["a"]
+    with pytest.raises(KeyImportError, match="the first, signs") as caught, pytest.warns(UnusableKeyWarning):
+        KeySet.from_jwks({"keys": [encryption, a.public_jwk()]})
     assert caught.value.reason == "wrong_use"
     with pytest.raises(KeyImportError):
         KeySet.from_jwks({"keys": "not a list"})
+
+
+@pytest.mark.parametrize(
+    "member, value",
+    [("kty", ["OKP"]), ("kty", {"OKP": 1}), ("crv", ["Ed25519"]), ("crv", {"name": "Ed25519"}), ("kty", None),
+     ("x", 7), ("x", ["a"]), ("alg", ["EdDSA"]), ("key_ops", "verify"), ("use", ["sig"]), ("x", "A" * 10**4)],
+)
+def test_one_entry_of_any_json_shape_is_skipped_with_a_warning_and_the_rest_kept(member: str, value: object) -> None:
+    """RFC 7517 §5: ignore a key one cannot use; an unhashable kty or crv once failed the whole import."""
+    good, bad = SigningKey.generate("EdDSA", kid="good"), SigningKey.generate("EdDSA", kid="bad")
+    jwks = {"keys": [good.public_jwk(), {**bad.public_jwk(), member: value}]}
+    with pytest.warns(UnusableKeyWarning, match="'bad'"):
+        imported = import_jwks(jwks, public_only=True)
+    assert isinstance(imported["good"], SigningKey) and isinstance(imported["bad"], KeyImportError)
+    with pytest.warns(UnusableKeyWarning):
+        assert KeySet.from_jwks(jwks).kids == ["good"]

@@ -84,3 +84,42 @@ def test_forcing_the_early_retirement_logs_everyone_out() -> None:
         ("alice", "refresh", "unknown_key"), ("bob", "refresh", "unknown_key"), ("carol", "refresh", "unknown_key"),
     }
     assert at(forced, 13 * DAY, "bob", "refresh").outcome == "unknown_key"  # bob came back: logged out
+
+
+# --- retiring across workers: the per-process guard is blind to other workers' tokens; the rule is not -------
+
+
+def test_retiring_across_workers_is_safe_only_by_the_demotion_rule(tmp_path) -> None:
+    """Two workers load one key file. Worker A signs a 14-day refresh token; worker B signed nothing with the
+    old key, so B's own guard lets it retire the key at once and A's user is logged out. ``retirable_at`` (the
+    rule: demoted, every worker restarted, then the longest lifetime) keeps it until that token has expired."""
+    import time_machine
+    from datetime import datetime, timezone
+
+    from authkit.config import load_key_file, write_key_file
+    from authkit.errors import KeyRetirementError, TokenError
+    from authkit.tokens.issuer import REFRESH_TTL, TokenIssuer, TokenVerifier
+    from authkit.tokens.keys import SigningKey, retirable_at
+
+    t0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+    old, new = SigningKey.generate("EdDSA", kid="old"), SigningKey.generate("EdDSA", kid="new")
+    write_key_file(tmp_path / "v1.jwks", old, new)
+    write_key_file(tmp_path / "v2.jwks", new, old)  # the rotation: new signs, old only verifies
+    with time_machine.travel(t0, tick=False) as clock:
+        worker_a, worker_b = load_key_file(tmp_path / "v1.jwks"), load_key_file(tmp_path / "v1.jwks")
+        refresh = TokenIssuer(worker_a, issuer="iss", audience="aud").issue_refresh("alice")
+        worker_a.promote("new")
+        with pytest.raises(KeyRetirementError):  # A's guard knows its own token
+            worker_a.retire("old")
+        clock.shift(3600)  # every worker restarts on v2: "old" is demoted now
+        demoted_at = t0.timestamp() + 3600
+        worker_a, worker_b = load_key_file(tmp_path / "v2.jwks"), load_key_file(tmp_path / "v2.jwks")
+        worker_b.retire("old")  # the per-process guard cannot see A's token: it allows this
+        with pytest.raises(TokenError) as lost:
+            TokenVerifier(worker_b, issuer="iss", audience="aud").verify_refresh(refresh)
+        assert lost.value.reason == "unknown_key"  # alice would be logged out by B
+        when = retirable_at(demoted_at, REFRESH_TTL)
+        assert when >= t0.timestamp() + REFRESH_TTL.total_seconds()  # after every token old could have signed
+        clock.move_to(t0 + REFRESH_TTL - timedelta(seconds=1))  # the token's last second, before the rule's time
+        assert (t0 + REFRESH_TTL).timestamp() < when and "old" in worker_a
+        assert TokenVerifier(worker_a, issuer="iss", audience="aud").verify_refresh(refresh)["sub"] == "alice"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
@@ -61,10 +62,28 @@ def test_refresh_token_lifetime_extra_claims_and_unique_jti(issuer: TokenIssuer,
     assert first["jti"] != second["jti"] and len(first["jti"]) >= 22  # 16 random bytes in base64url
 
 
-@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti", "client_id"])
 def test_extra_claims_cannot_override_registered_ones(issuer: TokenIssuer, claim: str) -> None:
     with pytest.raises(ValueError, match="override"):
         issuer.issue_access("alice", claims={claim: "x"})
+
+
+def test_access_tokens_carry_the_requesting_clients_id_rfc9068(keys: KeySet, verifier: TokenVerifier) -> None:
+    """RFC 9068 §2.2: client_id is required; the first-party default is the API's own identifier."""
+    first_party = verifier.verify_access(TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE).issue_access("alice"))
+    assert first_party["client_id"] == AUDIENCE
+    spa = TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE, client_id="spa-1")
+    assert verifier.verify_access(spa.issue_access("alice"))["client_id"] == "spa-1"
+    assert "client_id" not in verifier.verify_refresh(spa.issue_refresh("alice"))  # an access-token claim only
+    for bad in ("", 7, b"spa"):
+        with pytest.raises(ValueError, match="client_id"):
+            TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE, client_id=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("client_id", ["", 7, ["a"], {"id": "a"}, True])
+def test_an_access_token_whose_client_id_is_not_a_string_is_malformed(keys: KeySet, verifier: TokenVerifier,
+                                                                     client_id: object) -> None:
+    assert refused(verifier.verify_access, signed(keys, claims(client_id=client_id))) == "malformed"
 
 
 def test_issuer_refuses_an_empty_subject_and_a_verify_only_key(keys: KeySet, issuer: TokenIssuer) -> None:
@@ -117,7 +136,7 @@ def test_wrong_issuer(keys: KeySet, issuer: TokenIssuer) -> None:
     assert refused(other.verify_access, issuer.issue_access("alice")) == "wrong_issuer"
 
 
-@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "iat", "exp", "jti", "client_id"])
 def test_missing_claim(keys: KeySet, verifier: TokenVerifier, claim: str) -> None:
     assert refused(verifier.verify_access, signed(keys, claims(**{claim: None}))) == "missing_claim"
 
@@ -324,6 +343,7 @@ _claim_values = {
     "nbf": st.one_of(st.just(_DROP), st.integers(NOW - 60, NOW + 60)),
     "exp": _time(NOW - 60, NOW + 2000),
     "jti": _mostly("j", 1),
+    "client_id": st.just(AUDIENCE),  # RFC 9068's claim, which PyJWT does not know: tested on its own below
 }
 _claim_sets = st.fixed_dictionaries(_claim_values).map(
     lambda drawn: {name: value for name, value in drawn.items() if value is not _DROP})
@@ -442,3 +462,59 @@ def test_a_verify_makes_one_pyjwt_call_and_reads_the_header_once(issuer: TokenIs
     monkeypatch.setattr(jws, "_header", lambda data: calls.append("header") or real_header(data))
     assert verifier.verify_access(token)["sub"] == "alice"
     assert calls == ["header", "decode_complete", "_load"]  # _load: PyJWS's own parse, inside its one call
+
+
+# --- dates from outside: every conversion is a typed refusal ----------------------------------------------
+
+_JSON_NUMBERS = st.one_of(
+    st.integers(),  # unbounded: 10**400 once raised OverflowError in math.isfinite
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["1e309", "-1e309", "1E400", "NaN", "Infinity", "-Infinity", "-0", "0.0", "1e-400", "-1767258000",
+                     "253402300799", "253402300800", "1" + "0" * 5000]),
+).map(str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from(["exp", "nbf", "iat"]), number=_JSON_NUMBERS)
+def test_any_json_number_in_a_time_claim_gives_a_verdict_never_an_exception(name: str, number: str) -> None:
+    """Property: exp, nbf and iat written as any JSON number text give claims or a TokenError, never another error."""
+    body = json.dumps(claims(**{name: None}), separators=(",", ":"))[:-1] + f',"{name}":{number}}}'
+    token = jws.sign(body.encode(), _KEYS.current, typ=ACCESS_TOKEN_TYPE)
+    verifier = TokenVerifier(_KEYS, issuer=ISSUER, audience=AUDIENCE)
+    try:
+        got = verifier.verify_access(token)
+    except TokenError as err:
+        assert err.reason in ("malformed", "expired", "not_yet_valid"), err
+    else:
+        assert abs(got[name]) <= 253_402_300_799
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "1e309", "253402300800", "-253402300800"])
+def test_a_date_beyond_the_year_9999_is_malformed(keys: KeySet, verifier: TokenVerifier, number: str) -> None:
+    body = json.dumps(claims(exp=None), separators=(",", ":"))[:-1] + f',"exp":{number}}}'
+    assert refused(verifier.verify_access, jws.sign(body.encode(), keys.current, typ=ACCESS_TOKEN_TYPE)) == "malformed"
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(st.text(max_size=30), st.integers(0).map(str), st.just("9" * 5000), st.just("1" + "0" * 20)))
+def test_a_duration_setting_of_any_text_is_a_value_or_a_config_error(value: str) -> None:
+    from authkit.config import Environment
+    from authkit.errors import ConfigError
+
+    env = Environment({"AUTHKIT_TTL": value, "AUTHKIT_SCRYPT_LOG2_N": value})
+    for read in (lambda: env.seconds("AUTHKIT_TTL", timedelta(minutes=15)), env.scrypt_cost):
+        try:
+            read()
+        except ConfigError:
+            pass
+
+
+def test_a_key_set_refuses_an_endless_lifetime_and_retire_names_a_far_date(keys: KeySet) -> None:
+    for until in (math.inf, math.nan, float("1e309")):
+        with pytest.raises(ValueError, match="finite"):
+            keys.signer(until=until)
+    keys.signer(until=10**15)  # finite, far beyond a datetime's range
+    keys.add(SigningKey.generate("EdDSA", kid="k2"))
+    with pytest.raises(KeyRetirementError, match="Unix time"):
+        keys.retire("k1")

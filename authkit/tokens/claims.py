@@ -10,12 +10,14 @@ in the same order (``tests/test_tokens.py`` compares the two on generated claim 
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Iterable
 
 from authkit.errors import TokenError
 
 TIME_CLAIMS = ("iat", "nbf", "exp")
+#: The largest NumericDate accepted, either side of 1970: 9999-12-31T23:59:59Z. Beyond it no date type converts
+#: it (``datetime.fromtimestamp`` overflows, Redis refuses it as an expiry), so it is refused as malformed.
+MAX_NUMERIC_DATE = 253_402_300_799
 
 
 def _refuse_constant(name: str) -> None:
@@ -59,8 +61,10 @@ def check(
     for name in TIME_CLAIMS:
         if name in claims:
             value = claims[name]
-            if type(value) not in (int, float) or not math.isfinite(value):  # bool is not a number here
+            if type(value) not in (int, float):  # bool is not a number here
                 raise TokenError("malformed", f"{name} must be a JSON number (a NumericDate, RFC 7519 §2)")
+            if not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:  # also inf (1e309); NaN never parses
+                raise TokenError("malformed", f"{name} is not a date before the year 10000")
     if "iat" in claims and claims["iat"] > now + leeway:
         raise TokenError("not_yet_valid", "The token is not yet valid (iat)")
     if "nbf" in claims and claims["nbf"] > now + leeway:  # RFC 7519 §4.1.5: valid from nbf on

@@ -24,6 +24,8 @@ REFRESH_TOKEN_TYPE = "rt+jwt"  # authkit's own media type, not a registered one:
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=14)
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "iat", "exp", "jti")
+#: RFC 9068 §2.2 also requires ``client_id`` in an access token: the OAuth client that requested it (RFC 8693 §4.3).
+ACCESS_REQUIRED_CLAIMS = REQUIRED_CLAIMS + ("client_id",)
 JTI_BYTES = 16  # 128 bits: a token ID nobody can guess or collide
 
 
@@ -42,7 +44,12 @@ def _signing(keys: KeySet, role: str) -> KeySet:
 
 
 class TokenIssuer:
-    """Signs access tokens with ``keys`` and refresh tokens with ``refresh_keys`` (default: ``keys`` too)."""
+    """Signs access tokens with ``keys`` and refresh tokens with ``refresh_keys`` (default: ``keys`` too).
+
+    Access tokens carry ``client_id`` (RFC 9068 §2.2): the client that asked for them. In the course's
+    first-party flows the API's own front end is that client, so it defaults to the API's identifier
+    (``audience``); a deployment with several clients names each one.
+    """
 
     def __init__(
         self,
@@ -53,7 +60,12 @@ class TokenIssuer:
         audience: str,
         access_ttl: timedelta = ACCESS_TTL,
         refresh_ttl: timedelta = REFRESH_TTL,
+        client_id: str | None = None,
     ) -> None:
+        client_id = audience if client_id is None else client_id
+        if not isinstance(client_id, str) or not client_id:
+            raise ValueError("client_id must be a non-empty string (RFC 9068 §2.2)")
+        self.client_id = client_id
         self.keys = _signing(keys, "access")
         self.refresh_keys = _signing(refresh_keys, "refresh") if refresh_keys is not None else keys
         self.issuer, self.audience = issuer, audience
@@ -81,7 +93,11 @@ class TokenIssuer:
     def issue_access(self, subject: str, *, scope: str = "", claims: dict[str, Any] | None = None) -> str:
         """A short-lived access token (``typ`` at+jwt) for ``subject``, with ``scope`` if given."""
         extra = {"scope": scope} if scope else {}
-        return self._issue(self.keys, ACCESS_TOKEN_TYPE, self.access_ttl, subject, {**extra, **(claims or {})})
+        extra = {**extra, **(claims or {})}
+        if "client_id" in extra:
+            raise ValueError("extra claims may not override registered claims ['client_id']")
+        return self._issue(self.keys, ACCESS_TOKEN_TYPE, self.access_ttl, subject,
+                           {"client_id": self.client_id, **extra})
 
     def issue_refresh(self, subject: str, *, claims: dict[str, Any] | None = None) -> str:
         """A long-lived refresh token (``typ`` rt+jwt) for ``subject``, signed by the refresh key set."""
@@ -135,4 +151,9 @@ class TokenVerifier:
         found = header.get("typ")
         if found != typ and _media_type(found) != typ:
             raise TokenError("wrong_type", f"expected typ {typ!r}, got {found!r}")
+        if typ == ACCESS_TOKEN_TYPE:  # after the type: a refresh token is refused as wrong_type, not for its claims
+            if claims.get("client_id") is None:
+                raise TokenError("missing_claim", 'Token is missing the "client_id" claim (RFC 9068 §2.2)')
+            if not isinstance(claims["client_id"], str) or not claims["client_id"]:
+                raise TokenError("malformed", "client_id must be a non-empty string (RFC 9068 §2.2)")
         return header, claims

@@ -25,7 +25,7 @@ from authkit.errors import KeyImportError
 FAMILIES: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("OKP", "Ed25519"): ("EdDSA", "Ed25519"),
     ("EC", "P-256"): ("ES256",),
-    ("RSA", None): ("RS256",),
+    ("RSA", None): ("RS256", "PS256", "PS384", "PS512"),
     ("oct", None): ("HS256",),
 }
 #: RFC 7517 §4.3: "sign" with "verify" is the one related pair a signing key may carry.

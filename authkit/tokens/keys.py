@@ -4,87 +4,40 @@ from __future__ import annotations
 
 import math
 import secrets
-import string
 import threading
 import time
-from datetime import datetime, timezone
+import warnings
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from authkit.errors import KeyImportError, KeyRetirementError, TokenError, WeakKeyError
+from authkit.errors import KeyImportError, KeyRetirementError, TokenError, UnusableKeyWarning, WeakKeyError
 from authkit.tokens.jwk import PRIVATE_MEMBERS, b64url, b64url_decode, public_members, read_jwk, thumbprint
+from authkit.tokens.weak_secrets import MIN_HMAC_BYTES, secret_weakness
 
-__all__ = ["ALGORITHMS", "ASYMMETRIC", "KeySet", "SigningKey", "b64url", "b64url_decode", "secret_weakness",
-           "thumbprint"]
+__all__ = ["ALGORITHMS", "ASYMMETRIC", "RSA_ALGORITHMS", "KeySet", "SigningKey", "b64url", "b64url_decode",
+           "retirable_at", "secret_weakness", "thumbprint"]
 
 #: The algorithms a key can be bound to (RFC 7518, RFC 8037, RFC 9864). "EdDSA" and "Ed25519" are the same
 #: signature on the same keys under two names: RFC 9864 deprecates the first, PyJWT 2.15 knows only it.
-ALGORITHMS = ("HS256", "EdDSA", "Ed25519", "ES256", "RS256")
-ASYMMETRIC = ("EdDSA", "Ed25519", "ES256", "RS256")
+#: PS256/384/512 are RSASSA-PSS (RFC 7518 §3.5): the same RSA keys as RS256, a randomized padding with a proof.
+ALGORITHMS = ("HS256", "EdDSA", "Ed25519", "ES256", "RS256", "PS256", "PS384", "PS512")
+ASYMMETRIC = ("EdDSA", "Ed25519", "ES256", "RS256", "PS256", "PS384", "PS512")
+RSA_ALGORITHMS = ("RS256", "PS256", "PS384", "PS512")
 #: ``SigningKey.generate()``'s algorithm: "EdDSA" while common verifiers (PyJWT ≤ 2.15, its PyJWKClient)
 #: refuse "Ed25519"; ``generate("Ed25519")`` signs with the RFC 9864 name.
 DEFAULT_ALGORITHM = "EdDSA"
-MIN_HMAC_BYTES = 32  # 256 bits: RFC 7518 §3.2 wants a key at least as long as the hash output
-RSA_BITS = 2048  # the smallest size RFC 7518 §3.3 allows
-MAX_PERIOD = 64  # the longest repeated pattern the weak-secret guard looks for
+RSA_BITS = 2048  # the smallest size RFC 7518 §3.3 (RS256) and §3.5 (PS256) allow
 _GENERATE = "use SigningKey.generate('HS256') for a key from the operating system's CSPRNG"
 
 _PUBLIC_TYPES = {
     "EdDSA": ed25519.Ed25519PublicKey,
     "Ed25519": ed25519.Ed25519PublicKey,
     "ES256": ec.EllipticCurvePublicKey,
-    "RS256": rsa.RSAPublicKey,
+    **{alg: rsa.RSAPublicKey for alg in RSA_ALGORITHMS},
 }
-# Text alphabets, smallest first: a text secret can hold at most log2(size) bits per character.
-_TEXT_ALPHABETS = (
-    ("decimal digits", frozenset(string.digits), 10),
-    ("hex digits", frozenset("0123456789abcdef"), 16),
-    ("hex digits", frozenset("0123456789ABCDEF"), 16),
-    ("lowercase letters", frozenset(string.ascii_lowercase), 26),
-    ("uppercase letters", frozenset(string.ascii_uppercase), 26),
-    ("lowercase letters and digits", frozenset(string.ascii_lowercase + string.digits), 36),
-    ("uppercase letters and digits", frozenset(string.ascii_uppercase + string.digits), 36),
-    ("base64 characters", frozenset(string.ascii_letters + string.digits + "-_+/="), 64),
-    ("printable characters", frozenset(string.printable[:94]), 94),
-)
-
-
-def secret_weakness(secret: bytes) -> str | None:
-    """Why ``secret`` is too weak for an HMAC key, or None if nothing in its bytes gives it away.
-
-    It refuses what the bytes themselves show: fewer than 32 bytes (RFC 7518 §3.2); a short pattern
-    repeated (``bytes(32)``, ``b"a" * 32``, a 16-byte key written twice); fewer distinct symbols than
-    half what a random draw of that length shows; printable ASCII with a space (a passphrase: RFC 8725
-    §3.5 forbids keying a MAC with a password); ASCII text whose alphabet cannot hold 256 bits in its
-    length (32 printable characters hold at most 210, 64 hex digits exactly 256). The odds that it
-    refuses ``secrets.token_bytes(32)`` are below 2e-14 per draw (a draw that happens to be printable).
-
-    It cannot see a secret derived from a guessable word: the SHA-256 of "password" looks random and
-    falls to a word list (``authkit.tokens.cracking``). Only ``SigningKey.generate`` makes a key nobody can guess.
-    """
-    n = len(secret)
-    if n < MIN_HMAC_BYTES:
-        return f"HMAC secret has {n * 8} bits; at least 256 required"
-    period = next((p for p in range(1, min(n // 2, MAX_PERIOD) + 1) if secret[p:] == secret[:-p]), None)
-    if period is not None:
-        return f"the secret repeats a {period}-byte pattern"
-    symbols, size = n, 256
-    if all(0x20 <= byte < 0x7F for byte in secret):  # printable ASCII: a password, a passphrase or encoded text
-        text = secret.decode("ascii")
-        if " " in text:
-            return "the secret is text with spaces: a passphrase, not key material"
-        name, _, size = next(alphabet for alphabet in _TEXT_ALPHABETS if set(text) <= alphabet[1])
-        symbols = len(text.rstrip("=")) if size == 64 else n
-        bits = symbols * math.log2(size)
-        if bits < 256:
-            return f"{symbols} {name} hold at most {bits:.0f} bits; at least 256 required"
-    expected = size * (1 - (1 - 1 / size) ** symbols)
-    if len(set(secret)) < expected / 2:
-        distinct = len(set(secret))
-        return f"the secret has {distinct} distinct symbols; a random one of its length has about {expected:.0f}"
-    return None
 
 
 class SigningKey:
@@ -107,7 +60,7 @@ class SigningKey:
             raise ValueError(f"a {type(public).__name__} cannot be used for {alg}")
         elif alg == "ES256" and not isinstance(public.curve, ec.SECP256R1):
             raise ValueError("ES256 needs a P-256 key")
-        elif alg == "RS256" and public.key_size < RSA_BITS:
+        elif alg in RSA_ALGORITHMS and public.key_size < RSA_BITS:
             raise WeakKeyError(message=f"RSA key has {public.key_size} bits; at least {RSA_BITS} required")
         self.alg, self.kid, self._private, self._public = alg, kid, private, public
 
@@ -121,7 +74,7 @@ class SigningKey:
             private: Any = ed25519.Ed25519PrivateKey.generate()
         elif alg == "ES256":
             private = ec.generate_private_key(ec.SECP256R1())
-        elif alg == "RS256":
+        elif alg in RSA_ALGORITHMS:
             private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
         else:
             raise ValueError(f"unsupported algorithm {alg!r}; choose one of {ALGORITHMS}")
@@ -193,26 +146,49 @@ class SigningKey:
 
 
 def import_jwks(jwks: Any, *, public_only: bool) -> dict[str, SigningKey | KeyImportError | WeakKeyError]:
-    """Each key of a JWK Set by ``kid``, or why it cannot be used: a JWKS may mix keys of many kinds, and
-    RFC 7517 §5 says to ignore those one does not understand. Two keys sharing a kid are both refused."""
+    """Each key of a JWK Set by ``kid``, or why it cannot be used. Two keys sharing a kid are both refused.
+
+    RFC 7517 §5: a JWK Set may hold keys one does not understand (another ``kty``, a member missing or out
+    of range), and those are ignored. So any entry that cannot be used, whatever its members hold (a list
+    for ``kty``, an object for ``crv``), is skipped with an ``UnusableKeyWarning`` naming it, and the others
+    are kept; only a document that is not a JWK Set at all is refused.
+    """
     members = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(members, list):
         raise KeyImportError("malformed_key", 'a JWK Set is a JSON object with a "keys" list (RFC 7517 §5)')
     found: dict[str, SigningKey | KeyImportError | WeakKeyError] = {}
-    for jwk in members:
+    for index, jwk in enumerate(members):
         kid = jwk.get("kid") if isinstance(jwk, dict) else None
-        if not isinstance(kid, str) or not kid:
-            continue  # a key without a kid can never be named by a token
+        if not isinstance(kid, str) or not kid:  # a key without a kid can never be named by a token
+            warnings.warn(f"JWK Set entry {index} skipped: it has no kid a token could name", UnusableKeyWarning,
+                          stacklevel=2)
+            continue
         try:
             if public_only and PRIVATE_MEMBERS & set(jwk):
                 raise KeyImportError("unsupported_key", "a published JWK Set holds public keys only")
             key: SigningKey | KeyImportError | WeakKeyError = SigningKey.from_jwk(jwk)
         except (KeyImportError, WeakKeyError) as err:
             key = err
+        except Exception as err:  # members of any JSON type: an unhashable kty, a huge or odd number
+            key = KeyImportError("malformed_key", f"unusable JWK: {type(err).__name__}: {err}")
         if kid in found:
             key = KeyImportError("malformed_key", f"two keys in the JWK Set share kid {kid!r}")
+        if not isinstance(key, SigningKey):
+            warnings.warn(f"JWK Set entry {index} (kid {kid!r}) skipped: {key}", UnusableKeyWarning, stacklevel=2)
         found[kid] = key
     return found
+
+
+def retirable_at(demoted_at: float, longest_ttl: timedelta, *, leeway: timedelta = timedelta(0)) -> float:
+    """The Unix time from which a key that stopped signing at ``demoted_at`` may leave a shared key file.
+
+    ``KeySet.retire``'s guard sees only the tokens its own process signed; with several workers, the
+    rule that makes retirement safe is this one: a key is demoted (no longer first in the key file) and
+    every worker restarted, at ``demoted_at``; it stays in the file, verifying, until every token any
+    worker could have signed with it has expired: ``demoted_at + longest_ttl + leeway``, where
+    ``longest_ttl`` is the longest lifetime the key signs (the refresh tokens' if they share the key set).
+    """
+    return demoted_at + longest_ttl.total_seconds() + leeway.total_seconds()
 
 
 class KeySet:
@@ -220,7 +196,8 @@ class KeySet:
 
     The set remembers, per key, until when the tokens it signed live (``signer(until=exp)``), and
     ``retire`` refuses to remove a key before then: retiring a key that signed 14-day refresh tokens
-    15 minutes after the last access token would log everyone out.
+    15 minutes after the last access token would log everyone out. That memory is per process: across
+    workers sharing a key file, follow ``retirable_at`` (tests/test_rotation.py shows why).
     """
 
     def __init__(self, *keys: SigningKey) -> None:
@@ -235,12 +212,18 @@ class KeySet:
 
     @classmethod
     def from_jwks(cls, jwks: dict[str, Any]) -> "KeySet":
-        """A key set from a JWK Set (the first key signs); ``KeyImportError`` names the first unusable key."""
+        """A key set from a JWK Set; the first key signs, so it must be usable (``KeyImportError`` otherwise).
+
+        Any other entry that cannot be used is skipped with an ``UnusableKeyWarning`` (RFC 7517 §5).
+        """
         imported = import_jwks(jwks, public_only=False)
-        for kid, key in imported.items():
-            if not isinstance(key, SigningKey):
-                raise type(key)(key.reason, f"key {kid!r}: {key}")
-        return cls(*imported.values())  # type: ignore[arg-type]
+        first = next(iter(imported.items()), None)
+        if first is None:
+            raise KeyImportError("malformed_key", "the JWK Set holds no key with a kid")
+        kid, key = first
+        if not isinstance(key, SigningKey):
+            raise type(key)(key.reason, f"key {kid!r}, the first, signs new tokens: {key}")
+        return cls(*(key for key in imported.values() if isinstance(key, SigningKey)))
 
     @property
     def current(self) -> SigningKey:
@@ -249,6 +232,8 @@ class KeySet:
 
     def signer(self, *, until: float) -> SigningKey:
         """The current key, remembering that a token it signs now is valid until ``until`` (a Unix time)."""
+        if not isinstance(until, (int, float)) or not math.isfinite(until):
+            raise ValueError(f"until must be a finite Unix time, not {until!r}")
         with self._lock:
             kid = self._current
             self._live_until[kid] = max(until, self._live_until.get(kid, until))
@@ -285,7 +270,10 @@ class KeySet:
                 raise KeyRetirementError("signing_key", f"kid {kid!r} signs new tokens: promote another key first")
             until = self._live_until.get(kid, -math.inf)
             if not force and time.time() < until:
-                when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds")
+                try:
+                    when = datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds")
+                except (OverflowError, ValueError, OSError):  # beyond what a datetime holds
+                    when = f"Unix time {until:.0f}"
                 raise KeyRetirementError(
                     "tokens_live",
                     f"kid {kid!r} signed tokens valid until {when}: retiring it now refuses them (everyone holding "

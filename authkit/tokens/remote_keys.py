@@ -9,13 +9,44 @@ with private members, or otherwise unusable is kept out, and a token naming it i
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
+from urllib.parse import urlsplit
 
 import jwt
 
-from authkit.errors import KeyImportError, TokenError, WeakKeyError
+from authkit.errors import InsecureKeyUrl, KeyImportError, TokenError, WeakKeyError
 from authkit.tokens.keys import SigningKey, import_jwks
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1: a host whose traffic never leaves the machine."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_jwks_url(url: object) -> str:
+    """``url`` if it is ``https://``, or ``http://`` to a loopback host; ``InsecureKeyUrl`` otherwise (ASVS 9.1.3).
+
+    Keys fetched over plain HTTP can be replaced on the way, and whoever replaces them mints tokens.
+    """
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        host = parts.hostname if parts else None
+    except ValueError:
+        parts, host = None, None
+    if parts is None or not host:
+        raise InsecureKeyUrl("insecure_url", f"{url!r} is not an absolute URL with a host")
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
+        return url  # type: ignore[return-value]
+    raise InsecureKeyUrl("insecure_url", f"the JWKS URL {url!r} must be https:// (http:// only to a loopback host)")
 
 
 class RemoteKeySet:
@@ -28,6 +59,7 @@ class RemoteKeySet:
     def __init__(self, url: str, *, lifespan: float = 60.0, cooldown: float = 1.0, timeout: float = 5.0) -> None:
         if lifespan <= 0 or cooldown < 0:
             raise ValueError("lifespan must be positive and cooldown not negative")
+        check_jwks_url(url)
         self.url, self.lifespan, self.cooldown = url, lifespan, cooldown
         self._client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=timeout)
         self._lock = threading.Lock()
