@@ -668,3 +668,48 @@ def test_the_real_clock_reruns_a_scenario_only_after_a_stall() -> None:
     with pytest.raises(AssertionError, match="on time"):
         clock.on_time(fails_on_time)
     assert len(runs) == 3, "a failure without a stall is never retried"
+
+
+# --- the policy reads apart from the Redis plumbing ---------------------------------------------------
+
+
+def test_the_policy_is_a_module_of_its_own_with_no_redis_in_it() -> None:
+    import ast
+    import inspect
+
+    from authkit.state import session_policy, sessions
+
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(inspect.getsource(session_policy)))
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(inspect.getsource(session_policy)))
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert "redis" not in imported, "timeouts and records are decided without Redis"
+    plumbing = inspect.getsource(sessions.SessionStore)
+    for decision in ("idle_ms - 2", "// 2", "rotation_grace must", "slide must be"):
+        assert decision not in plumbing, f"{decision!r} is policy: it belongs in session_policy"
+
+
+def test_the_policy_turns_the_clock_into_deadlines() -> None:
+    from authkit.state.session_policy import SessionPolicy
+
+    policy = SessionPolicy(idle=timedelta(seconds=10), absolute=timedelta(seconds=25))
+    assert policy.expire_at(now=1_000, absolute=26_000) == 10_999  # idle first, minus Redis's millisecond
+    assert policy.expire_at(now=20_000, absolute=26_000) == 25_999  # capped by the absolute deadline
+    assert policy.slide_until("peek", 1_000, 10_999) == 0
+    assert policy.slide_until("always", 1_000, 10_999) == 10_999
+    assert policy.slide_until("half", 1_000, 10_999) == 5_999
+    assert policy.last_seen(10_999, 26_000) == (1_000, 11_000)
+    assert policy.grace_end(1_000) == "11000"
+    with pytest.raises(ValueError, match="slide"):
+        SessionPolicy(slide="never")
+    with pytest.raises(ValueError, match="rotation_grace"):
+        SessionPolicy(rotation_grace=timedelta(minutes=2))
+    with pytest.raises(ValueError, match="idle timeout"):
+        SessionPolicy(idle=timedelta(0))
+
+
+def test_the_store_applies_its_policy(fake_redis: redis.Redis) -> None:
+    from authkit.state.session_policy import SessionPolicy
+
+    store = SessionStore(fake_redis, idle=IDLE, absolute=ABSOLUTE, slide="half")
+    assert store.policy == SessionPolicy(IDLE, ABSOLUTE, "half")
