@@ -29,7 +29,7 @@ from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 from tests.test_sessions import redis_at_maxmemory
 
-COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
+COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]{{134}}\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
 CLEARED = clear_session_cookie("Lax")
 FAST = ScryptCost(log2_n=10)  # about a millisecond per login: these tests check the app, not scrypt's cost
 
@@ -121,13 +121,15 @@ def test_bad_credentials_are_401_without_a_cookie(site: Site, username: str, pas
 @pytest.mark.parametrize(
     "tamper, expected",
     [
-        (lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), "unknown"),
-        (lambda v: "bob." + v.partition(".")[2], "unknown"),
+        (lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), "malformed"),  # the secret is sealed with the rest
+        (lambda v: ("A" if v[7] != "A" else "B").join((v[:7], v[8:])), "malformed"),
         (lambda v: v + "x", "malformed"),
         (lambda v: "garbage", "malformed"),
         (lambda v: v.partition(".")[2], "malformed"),
+        (lambda v: f"alice.{'9' * 15}.{v.partition('.')[2]}", "malformed"),  # the format before IDs were sealed
+        (lambda v: "alice.1767258000000." + "A" * 43, "malformed"),
     ],
-    ids=["flipped", "other-user", "longer", "garbage", "no-user"],
+    ids=["flipped-secret", "flipped-seal", "longer", "garbage", "no-seal", "old-format", "old-format-past"],
 )
 def test_tampered_cookies_are_401_and_cleared(site: Site, tamper, expected: str) -> None:
     browser = site.browser()
@@ -145,7 +147,7 @@ def test_unreachable_redis_is_503_for_every_route(tls: LocalTLS) -> None:
     down = SessionStore(connect(f"redis://127.0.0.1:{free_port()}/0"))
     for site in _site(down, tls):
         browser = site.browser()
-        cookie = f"alice.{'9' * 15}." + "A" * 43
+        cookie = down.ids.seal("alice", int("9" * 15), "A" * 43)  # well sealed: only the store can say more
         browser.cookies.set(COOKIE_NAME, cookie)
         answers = [
             browser.get(f"{site.https}/me"),

@@ -23,7 +23,7 @@ from redis.exceptions import NoScriptError
 from authkit.errors import SessionError, StoreUnavailable
 from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.state.redis import connect, fail_closed, is_fake
-from authkit.state.session_ids import SECRET_BYTES, USER_ID, new_id, parse_id, session_csrf_token, session_handle
+from authkit.state.session_ids import SECRET_BYTES, USER_ID, SessionIds, session_csrf_token, session_handle
 from authkit.state.session_policy import (
     DEFAULT_ABSOLUTE, DEFAULT_IDLE, DEFAULT_ROTATION_GRACE, SLIDE_POLICIES, Session, SessionPolicy, SessionSummary,
     new_record, now_ms, record_fields, refusal, refused, roles_text, to_time,
@@ -171,8 +171,9 @@ return out
 class SessionStore:
     """Redis-backed sessions: create, validate-and-slide in one round trip, rotate, list, destroy.
 
-    The timeouts, sliding and rotation grace are ``self.policy`` (a ``SessionPolicy``); this class only
-    turns them into keys, scripts and round trips.
+    The timeouts, sliding and rotation grace are ``self.policy`` (a ``SessionPolicy``), the IDs' format
+    and their key ``self.ids`` (``SessionIds``); this class turns them into keys, scripts and round trips.
+    Every worker of a deployment passes the same ``cookie_key``, or none can read another's cookies.
     """
 
     def __init__(
@@ -184,7 +185,11 @@ class SessionStore:
         slide: str = "always",
         rotation_grace: timedelta = DEFAULT_ROTATION_GRACE,
         prefix: str = "authkit:sess",
+        cookie_key: bytes | None = None,
     ) -> None:
+        self.ids = ids = SessionIds(cookie_key)  # the server key that seals IDs: generated when not given
+        self.cookie_key = ids.key
+        self._parse = ids.parse
         self.policy = policy = SessionPolicy(idle, absolute, slide, rotation_grace)
         self.client = client = client if client is not None else connect()
         self.idle, self.absolute, self.slide, self.rotation_grace, self.prefix = idle, absolute, slide, rotation_grace, prefix
@@ -213,7 +218,7 @@ class SessionStore:
             raise ValueError(f"user IDs are 1-64 characters of A-Z a-z 0-9 _ -, not {user_id!r}")
         now = now_ms()
         absolute = now + self.policy.absolute_ms
-        session_id = new_id(user_id, absolute)
+        session_id = self.ids.new_id(user_id, absolute)
         handle = session_handle(session_id)
         before, after = new_record(now, absolute, label)
         args = [handle, before, after, self.policy.expire_at(now, absolute), absolute, now, self._idle_ms,
@@ -229,7 +234,7 @@ class SessionStore:
         If the user's privileges changed since the ID was issued, the ID is rotated too (a second
         round trip, on that request only) and the result has ``rotated=True`` and the new ``id``.
         """
-        user_id, absolute, handle = parse_id(session_id)
+        user_id, absolute, handle = self._parse(session_id)
         now = now_ms()
         if now >= absolute:
             raise self._refusal(user_id, handle, now)
@@ -252,7 +257,7 @@ class SessionStore:
 
     def peek(self, session_id: str) -> Session:
         """The session and its deadlines without sliding or rotating anything (read-only)."""
-        user_id, absolute, handle = parse_id(session_id)
+        user_id, absolute, handle = self._parse(session_id)
         now = now_ms()
         if now >= absolute:
             raise self._refusal(user_id, handle, now)
@@ -260,7 +265,7 @@ class SessionStore:
 
     def rotate(self, session_id: str) -> str:
         """Give the session a new ID (fixation defence); the old ID stops working at once."""
-        user_id, absolute, handle = parse_id(session_id)
+        user_id, absolute, handle = self._parse(session_id)
         new, _ = self._rotate_id(user_id, handle, absolute, now_ms(), "")
         if new is None:
             raise refusal("unknown")
@@ -268,7 +273,7 @@ class SessionStore:
 
     def destroy(self, session_id: str) -> bool:
         """Log out: delete the session now (and an ID it replaced or that replaced it). True if it existed."""
-        user_id, _, handle = parse_id(session_id)
+        user_id, _, handle = self._parse(session_id)
         return self.revoke(user_id, handle)
 
     def revoke(self, user_id: str, handle: str) -> bool:
@@ -282,7 +287,7 @@ class SessionStore:
         """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
         keep_handle = ""
         if keep is not None:
-            keep_user, _, keep_handle = parse_id(keep)
+            keep_user, _, keep_handle = self._parse(keep)
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
         keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
@@ -362,7 +367,7 @@ class SessionStore:
     def _rotate_id(self, user_id: str, handle: str, absolute: int, now: int, grace_end: str) -> tuple[str | None, str | None]:
         """Move the record to a fresh ID: ``(new ID, new record)``, ``(None, retired record)`` if another
         request rotated it first, ``(None, None)`` if it is gone."""
-        fresh = new_id(user_id, absolute)
+        fresh = self.ids.new_id(user_id, absolute)
         new_handle = session_handle(fresh)
         keys = [self.key(user_id, h) for h in (handle, new_handle, "index", "roles")]
         expire_at = self.policy.expire_at(now, absolute)
