@@ -15,7 +15,7 @@ import requests
 
 from authkit import SessionStore
 from authkit.login.passwords import ScryptCost
-from authkit.state.sessions import session_csrf_token, session_handle
+from authkit.state.sessions import session_handle
 from authkit.state.redis import connect, free_port
 from authkit.web.cookie_app import (
     COOKIE_NAME,
@@ -152,7 +152,7 @@ def test_unreachable_redis_is_503_for_every_route(tls: LocalTLS) -> None:
         answers = [
             browser.get(f"{site.https}/me"),
             browser.post(f"{site.https}/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}),
-            browser.post(f"{site.https}/logout", headers={CSRF_HEADER: session_csrf_token(cookie)}),
+            browser.post(f"{site.https}/logout", headers={CSRF_HEADER: down.csrf_token(cookie)}),
         ]
         for response in answers:
             assert response.status_code == 503, response.text

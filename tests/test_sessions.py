@@ -753,3 +753,24 @@ def test_the_store_applies_its_policy(fake_redis: redis.Redis) -> None:
 @pytest.mark.parametrize("cookie", [None, 42, ["a"], b"bytes"])
 def test_a_cookie_that_is_not_text_is_malformed(store: SessionStore, cookie: object) -> None:
     assert reason(lambda: store.validate(cookie)) == "malformed"
+
+
+# --- the CSRF token: an HMAC of the session ID under the server's key ------------------------------------
+
+
+def test_the_csrf_token_is_an_hmac_under_the_server_key_not_a_hash_anyone_can_compute(fake_redis: redis.Redis) -> None:
+    import hashlib
+    import hmac
+    from base64 import urlsafe_b64encode
+
+    store = SessionStore(fake_redis, cookie_key=b"k" * 32)
+    session = store.create("alice")
+    token = session.csrf_token
+    assert len(token) == 43 and token == store.csrf_token(session.id)
+    unkeyed = urlsafe_b64encode(hashlib.sha256(b"authkit session csrf token\x00" + session.id.encode()).digest())
+    assert token != unkeyed.rstrip(b"=").decode(), "whoever sees the ID must not be able to derive the token"
+    assert token != SessionStore(fake_redis, cookie_key=b"t" * 32).csrf_token(session.id), "another key, another token"
+    assert not hmac.compare_digest(token, store.csrf_token(store.create("alice").id)), "bound to the session"
+    assert store.validate(session.id).csrf_token == token, "stateless: the same on every request of the session"
+    assert "csrf" not in " ".join(fake_redis.keys("*")) and token not in " ".join(
+        str(fake_redis.get(k)) for k in fake_redis.keys("*") if fake_redis.type(k) == "string"), "stored nowhere"

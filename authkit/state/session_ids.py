@@ -9,6 +9,7 @@ calls Redis: the user ID names the user's cluster slot, the deadline gives the n
 forged or tampered ID is refused without a round trip. Redis stores only the SHA-256 of the whole
 ID (the handle). The key adds privacy, not authentication: whoever held it could read IDs, never
 make one that names a record, since a record is found by the hash of the secret it was issued with.
+The same key, through a subkey of its own, makes each session's CSRF token an HMAC of its ID.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import binascii
 import functools
 import hashlib
+import hmac
 import re
 import secrets
 from base64 import urlsafe_b64decode, urlsafe_b64encode
@@ -58,6 +60,7 @@ class SessionIds:
             raise ValueError(f"a session key is at least {KEY_BYTES} random bytes")
         self.key = key
         self._aead = AESGCM(_subkey(key, b"session id seal"))
+        self._csrf_key = _subkey(key, b"csrf token")
         # a worker sees the same cookie on every request of a session: open it once. Only IDs this key
         # sealed are remembered (a refusal raises, and is not cached), so forged cookies cannot fill it.
         self._opened = functools.lru_cache(maxsize=PARSED_IDS)(self.open)
@@ -79,6 +82,10 @@ class SessionIds:
         sealed = nonce + self._aead.encrypt(nonce, plain, secret.encode("ascii"))
         return f"{urlsafe_b64encode(sealed).decode('ascii').rstrip('=')}.{secret}"
 
+    def csrf_token(self, session_id: str) -> str:
+        """The CSRF token bound to ``session_id`` (see ``session_csrf_token``), under this key's CSRF subkey."""
+        return session_csrf_token(session_id, self._csrf_key)
+
     def open(self, session_id: str) -> tuple[str, int, str]:
         """What ``parse`` returns, computed: the AEAD opened, the handle hashed."""
         try:
@@ -98,15 +105,12 @@ def session_handle(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
-_CSRF_LABEL = b"authkit session csrf token\x00"
+def session_csrf_token(session_id: str, key: bytes) -> str:
+    """The CSRF token of a session: HMAC-SHA256 of the session ID under ``key``, base64url, 43 characters.
 
-
-def session_csrf_token(session_id: str) -> str:
-    """The CSRF token of a session: SHA-256 of a fixed label and the session ID, base64url, 43 characters.
-
-    Whoever holds the ID can compute it, and nobody else can (the ID is a 256-bit secret, and the label
-    keeps the token apart from the handle, the plain SHA-256 of the ID); it is stored nowhere and
-    changes with every new ID. A server checks it against the cookie before touching the store.
+    Stateless and bound to the session (OWASP's CSRF cheat sheet, "Employing HMAC CSRF Tokens"): it is
+    stored nowhere, changes with every new ID, and nobody can compute it without the server's key, not
+    even from the session ID. A server checks it against the cookie before touching the store.
     """
-    digest = hashlib.sha256(_CSRF_LABEL + session_id.encode("utf-8")).digest()
+    digest = hmac.new(key, session_id.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
     return urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from authkit.errors import SessionError
-from authkit.state.session_ids import session_csrf_token, session_handle
+from authkit.state.session_ids import SessionIds, session_handle
 
 DEFAULT_IDLE = timedelta(minutes=30)
 DEFAULT_ABSOLUTE = timedelta(hours=8)
@@ -102,6 +102,7 @@ class Session:
     wrote: bool = False  # this request extended the idle deadline (a write to Redis)
     rotated: bool = False  # privileges changed: ``id`` is new, the old one is retired
     retired: bool = False  # the ID was replaced by a rotation and is honoured only during the grace
+    ids: SessionIds | None = field(default=None, repr=False, compare=False)  # the store's key: for csrf_token
 
     @property
     def handle(self) -> str:
@@ -110,8 +111,10 @@ class Session:
 
     @property
     def csrf_token(self) -> str:
-        """The CSRF token bound to this session's ID (see ``session_csrf_token``)."""
-        return session_csrf_token(self.id)
+        """The CSRF token bound to this session's ID: an HMAC under the issuing store's key."""
+        if self.ids is None:
+            raise ValueError("this Session was not made by a store: there is no key to derive its CSRF token")
+        return self.ids.csrf_token(self.id)
 
     @property
     def created(self) -> datetime:

@@ -206,6 +206,10 @@ class SessionStore:
         except UNAVAILABLE_AT_STARTUP:
             pass  # Redis is down or recovering from lost writes: every call fails closed until it is back
 
+    def csrf_token(self, session_id: str) -> str:
+        """The CSRF token a request with this session ID must carry (no round trip: an HMAC of the ID)."""
+        return self.ids.csrf_token(session_id)
+
     # keys --------------------------------------------------------------------------------------
     def key(self, user_id: str, suffix: str) -> str:
         """``<prefix>:{u:<user>}:<suffix>``: the hash tag keeps a user's keys in one cluster slot."""
@@ -226,7 +230,7 @@ class SessionStore:
         keys = [self.key(user_id, handle), self.key(user_id, "index"), self.key(user_id, "roles")]
         stored_roles = self._eval(self._create, keys, args)
         return Session(session_id, user_id, label, tuple(stored_roles.split()), now, now, now + self._idle_ms,
-                       absolute, now)
+                       absolute, now, ids=self.ids)
 
     def validate(self, session_id: str) -> Session:
         """Check the cookie's session and slide its idle deadline: one Redis round trip.
@@ -253,7 +257,7 @@ class SessionStore:
         if state != "L":
             return self._changed(session_id, user_id, handle, absolute, now, record, True, now, now + self._idle_ms)
         return Session(session_id, user_id, label, tuple(roles.split()), int(created), now, now + self._idle_ms,
-                       absolute, now, True)
+                       absolute, now, True, ids=self.ids)
 
     def peek(self, session_id: str) -> Session:
         """The session and its deadlines without sliding or rotating anything (read-only)."""
@@ -330,7 +334,7 @@ class SessionStore:
             return self._changed(session_id, user_id, handle, absolute, now, record, rotate, last, idle_deadline, wrote)
         _, created, _, _, roles, _, label = record.split("|", 6)
         return Session(session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
-                       absolute, now, wrote)
+                       absolute, now, wrote, ids=self.ids)
 
     def _changed(self, session_id: str, user_id: str, handle: str, absolute: int, now: int, record: str,
                  rotate: bool, last: int, idle_deadline: int, wrote: bool = True) -> Session:
@@ -353,7 +357,7 @@ class SessionStore:
         if state == "R" and now >= int(until):
             raise refusal("unknown")  # replaced by a new ID, and the grace is over
         return Session(new or session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
-                       absolute, now, wrote, rotated=new is not None, retired=state == "R")
+                       absolute, now, wrote, rotated=new is not None, retired=state == "R", ids=self.ids)
 
     def _expire_retired(self, user_id: str, handle: str, until: int, now: int) -> None:
         """A retired record lives only to the end of its grace (one more round trip, for a replaced ID only)."""

@@ -88,7 +88,7 @@ def create_bff_app(
         if not cookie:
             raise SessionError("missing", "no session cookie: log in first")
         if request.method == "POST":
-            refuse_forgery(cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
+            refuse_forgery(store, cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
         g.session = store.validate(cookie)  # one round trip; slides the idle deadline
         return g.session
 

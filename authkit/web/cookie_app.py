@@ -24,7 +24,7 @@ from werkzeug.http import dump_cookie
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
-from authkit.state.sessions import Session, SessionStore, session_csrf_token
+from authkit.state.sessions import Session, SessionStore
 from authkit.web.body import json_object
 
 COOKIE_NAME = "__Host-sid"  # __Host-: the browser insists on Secure, Path=/ and no Domain
@@ -77,12 +77,14 @@ def refuse_untrusted_origin(origin: str | None, allowed: Collection[str]) -> Non
         raise CsrfRejected(reason, _NO_TRUSTED_ORIGIN if not allowed else _CSRF_MESSAGES[reason])
 
 
-def refuse_forgery(cookie: str, sent_token: str | None, origin: str | None, allowed: Collection[str]) -> None:
+def refuse_forgery(store: SessionStore, cookie: str, sent_token: str | None, origin: str | None,
+                   allowed: Collection[str]) -> None:
     """Raise ``CsrfRejected`` unless a state-changing request has a trusted origin and the cookie's CSRF token.
 
-    Needs only the request: the token is bound to the session ID, so a forgery is refused before the store is touched.
+    Needs only the request and the store's key: the token is an HMAC of the session ID, so a forgery is
+    refused before Redis is touched.
     """
-    reason = csrf_reason(session_csrf_token(cookie), sent_token, origin, allowed)
+    reason = csrf_reason(store.csrf_token(cookie), sent_token, origin, allowed)
     if reason is not None:
         raise CsrfRejected(reason, _NO_TRUSTED_ORIGIN if not allowed else _CSRF_MESSAGES[reason])
 
@@ -169,7 +171,7 @@ def create_cookie_app(
             if not cookie:
                 raise SessionError("missing", "no session cookie: log in first")
             if request.method == "POST":  # before the store: a forged request must not even slide the session
-                refuse_forgery(cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
+                refuse_forgery(store, cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
             g.session = store.validate(cookie)
             return view(*args, **kwargs)
 
