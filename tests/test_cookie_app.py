@@ -16,7 +16,7 @@ import requests
 from authkit import SessionStore
 from authkit.login.passwords import ScryptCost
 from authkit.state.sessions import session_handle
-from authkit.state.redis import connect, free_port
+from authkit.state.redis import connect, count_round_trips, free_port
 from authkit.web.cookie_app import (
     COOKIE_NAME,
     CSRF_HEADER,
@@ -467,3 +467,62 @@ def test_odd_headers_never_make_a_500(site: Site, headers: dict) -> None:
         response = requests.request(method, f"{site.https}{path}", json={"to": "bob", "amount": 1},
                                     headers={k: v.encode("latin-1") for k, v in sent.items()}, verify=site.tls.ca_file)
         assert response.status_code in (400, 401, 403), (method, path, response.status_code, response.text)
+
+
+# --- Fetch Metadata: a resource-isolation policy on Sec-Fetch-Site ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fetch", "expected"),
+    [
+        ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, "cross_site"),
+        ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, "cross_site"),
+        ({"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"}, 200),  # a trusted sibling: Origin decides
+        ({"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}, 200),
+        ({"Sec-Fetch-Site": "from-the-future"}, 200),  # an unknown value is ignored
+        ({}, 200),  # no header (an old browser, a script): the Origin and token checks decide
+    ],
+    ids=["cross-site-fetch", "cross-site-form", "same-site", "same-origin", "unknown", "absent"],
+)
+def test_a_cross_site_state_change_is_refused_on_sec_fetch_site_alone(site: Site, fetch: dict, expected) -> None:
+    browser = site.browser()
+    headers = csrf(site.login(browser))  # the right token and a trusted Origin: only Sec-Fetch-Site differs
+    response = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 1}, headers={**headers, **fetch})
+    if expected == 200:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 403 and response.json()["error"] == expected
+    assert {"Sec-Fetch-Site", "Origin"} <= {v.strip() for v in response.headers["Vary"].split(",")}
+
+
+def test_the_policy_refuses_before_the_store_is_touched(real_redis: redis.Redis, tls: LocalTLS) -> None:
+    for site in _site(SessionStore(real_redis), tls):
+        browser = site.browser()
+        headers = csrf(site.login(browser))
+        with count_round_trips(real_redis) as log:
+            refused = browser.post(f"{site.https}/logout", headers={**headers, "Sec-Fetch-Site": "cross-site"})
+        assert refused.status_code == 403 and log.round_trips == 0
+        assert browser.get(f"{site.https}/me").status_code == 200, "still logged in"
+
+
+@pytest.mark.parametrize(
+    ("method", "fetch", "expected"),
+    [
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "embed"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200),
+        ("GET", {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200),
+        ("POST", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}, 403),  # a login CSRF
+    ],
+    ids=["xs-fetch-api", "xs-script-include", "xs-embed", "xs-link", "typed-url", "xs-login"],
+)
+def test_cross_site_reads_are_refused_except_plain_links(site: Site, method: str, fetch: dict, expected: int) -> None:
+    browser = site.browser()
+    site.login(browser)
+    if method == "GET":
+        response = browser.get(f"{site.https}/me", headers=fetch)
+    else:
+        response = browser.post(f"{site.https}/login", headers=fetch,
+                                json={"username": "bob", "password": DEMO_ACCOUNTS["bob"][0]})
+    assert response.status_code == expected, response.text

@@ -28,6 +28,7 @@ from authkit.web.cookie_app import (
 )
 from authkit.web.jwks import JWKS_MAX_AGE, JWKS_PATH, create_resource_app
 from authkit.web.body import json_object
+from authkit.web.fetch_metadata import add_fetch_metadata_policy
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 
@@ -153,6 +154,7 @@ def create_bff_app(
     def store_down(err: StoreUnavailable) -> tuple[Response, int]:
         return jsonify(error=err.reason, message="the session store is unreachable"), 503
 
+    add_fetch_metadata_policy(app)
     add_session_response_hooks(app)
     return app
 

@@ -1,9 +1,9 @@
 """The session-cookie demo: login sets ``__Host-sid``, each request validates it in Redis, CSRF-checked POSTs.
 
 Every failure is a typed answer, never a 500: an unknown or tampered cookie is 401 (and the
-cookie is cleared), a failed Origin or CSRF-token check is 403, an unreachable store is 503.
-A state-changing request is checked (Origin, then the CSRF token bound to the cookie) before the
-store is touched, so a forged one writes nothing, not even a slide. The trusted origins are
+cookie is cleared), a cross-site request (Fetch Metadata), a failed Origin or CSRF-token check is
+403, an unreachable store is 503. A state-changing request is checked (``Sec-Fetch-Site``, then
+Origin, then the CSRF token bound to the cookie) before the store is touched, so a forged one writes nothing, not even a slide. The trusted origins are
 configuration (``trusted_origins``, kept in ``app.config["TRUSTED_ORIGINS"]``): until one is
 listed, every state-changing request is refused.
 """
@@ -26,6 +26,7 @@ from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
 from authkit.state.sessions import Session, SessionStore
 from authkit.web.body import json_object
+from authkit.web.fetch_metadata import add_fetch_metadata_policy
 
 COOKIE_NAME = "__Host-sid"  # __Host-: the browser insists on Secure, Path=/ and no Domain
 CSRF_HEADER = "X-CSRF-Token"
@@ -299,6 +300,7 @@ def create_cookie_app(
     def http_error(err: HTTPException) -> Response:
         return _error(err.code or 500, err.name.lower().replace(" ", "_"), err.description or err.name)
 
+    add_fetch_metadata_policy(app)
     add_session_response_hooks(app, same_site)
     return app
 

@@ -216,7 +216,12 @@ def overwrite_attempts(lab: Lab) -> list[list[str]]:
 # --- 5. CSRF -------------------------------------------------------------------------------------
 
 def csrf_attacks(lab: Lab) -> list[list[str]]:
-    """Alice is logged in to the cookie app; two attacker pages POST a transfer to two endpoints."""
+    """Alice is logged in to the cookie app; two attacker pages POST a transfer to two endpoints.
+
+    Each row is what the bank recorded: the ``Sec-Fetch-Site`` Chromium sent, whether the session cookie
+    came along, and the answer: the cookie app's Fetch Metadata policy refuses the cross-site POST first,
+    its Origin check the same-site one; the unprotected endpoint has neither.
+    """
     lab.reset()
     rows = []
     with lab.victim() as browser:
