@@ -206,3 +206,12 @@ def test_the_bff_refuses_cross_site_requests_on_sec_fetch_site(path: str, method
                           json={"username": "alice", "password": PASSWORD} if path == "/login" else None)
     assert refused.status_code == 403 and refused.get_json()["error"] == "cross_site"
     assert "Sec-Fetch-Site" in refused.headers["Vary"]
+
+
+def test_the_bff_cookie_is_samesite_strict_from_login_to_logout() -> None:
+    client = bff_app(SessionStore(connect(fresh=True))).test_client()
+    login = client.post("/login", json={"username": "alice", "password": PASSWORD}, base_url=EDGE,
+                        headers={"Origin": EDGE})
+    assert "SameSite=Strict" in login.headers["Set-Cookie"] and "Lax" not in login.headers["Set-Cookie"]
+    out = client.post("/logout", base_url=EDGE, headers={"Origin": EDGE, CSRF_HEADER: login.get_json()["csrf_token"]})
+    assert out.status_code == 200 and "SameSite=Strict" in out.headers["Set-Cookie"]

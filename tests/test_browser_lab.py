@@ -287,3 +287,18 @@ def test_cors_reflection_leaks_and_bearer_is_not_sent(browser_lab: Lab) -> None:
     assert rows["account, no CORS headers"][1:] == ("200", "blocked: TypeError")
     assert rows["account, Origin reflected"][2] == str({"balance": 1200, "user": "alice"})
 
+
+
+NESTED = "[" * 5_000 + "]" * 5_000  # deeper than the JSON parser's recursion limit, under the 64 KiB cap
+
+
+def test_deeply_nested_json_is_a_400_at_the_refresh_cookie_login_and_the_csp_sink(bank) -> None:
+    from authkit.web.lab.bank import create_refresh_cookie_app
+
+    app, state, _ = bank
+    sink = app.test_client().post("/csp-report", data=NESTED, content_type="application/csp-report")
+    assert sink.status_code == 400 and state.reports == []
+    login = create_refresh_cookie_app(object(), {}, {"https://bank.example"}).test_client()
+    for content_type in ("application/json", "text/plain"):
+        answer = login.post("/login", data=NESTED, content_type=content_type)
+        assert answer.status_code == 400 and answer.json == {"error": "invalid_grant"}
