@@ -67,12 +67,16 @@ REFRESH_COOKIE = "__Secure-rt"  # __Secure-: the browser insists on Secure; Path
 ACCOUNT_COOKIE = "__Host-acct"
 #: The four cookies of the SameSite experiment: identical but for their SameSite attribute.
 SAME_SITE_COOKIES = {"strict": "SameSite=Strict", "lax": "SameSite=Lax", "none": "SameSite=None", "unset": ""}
-#: Attempts at a ``__Host-`` cookie, each breaking one rule of the prefix (the first breaks none).
+#: Attempts at a ``__Host-`` cookie, each breaking one rule of the prefix (the first breaks none), then the same
+#: for ``__Host-Http-``, whose one extra rule is ``HttpOnly``.
 HOST_PREFIX_ATTEMPTS = {
     "__Host-ok": "Secure; Path=/",
     "__Host-domain": "Secure; Path=/; Domain={host}",
     "__Host-insecure": "Path=/",
     "__Host-path": "Secure; Path=/lab",
+    # __Host-Http- (RFC 6265bis draft): a __Host- cookie that must also be HttpOnly, so set by a response, never by script
+    "__Host-Http-ok": "Secure; HttpOnly; Path=/",
+    "__Host-Http-script": "Secure; Path=/",
 }
 
 #: scrypt cost of the lab's accounts: 2**10, not the course's 2**17, so a login takes milliseconds, not a second.

@@ -173,7 +173,7 @@ def _echoed(lab: Lab, case: str, since: int = 0) -> Hit:
 # --- 4. __Host- ----------------------------------------------------------------------------------
 
 def host_prefix_attempts(lab: Lab, page: Any) -> dict[str, str]:
-    """The bank sets four ``__Host-`` cookies, three breaking a rule: which ones the browser sends back."""
+    """The bank sets six prefixed cookies, four breaking a rule: which ones the browser sends back."""
     since = len(lab.bank.hits)
     page.goto(f"{lab.bank_named_url}/lab/host-prefix/set")
     page.goto(f"{lab.bank_named_url}/lab/echo?case=prefix")
