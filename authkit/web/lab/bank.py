@@ -74,7 +74,7 @@ HOST_PREFIX_ATTEMPTS = {
     "__Host-domain": "Secure; Path=/; Domain={host}",
     "__Host-insecure": "Path=/",
     "__Host-path": "Secure; Path=/lab",
-    # __Host-Http- (RFC 6265bis draft): a __Host- cookie that must also be HttpOnly, so set by a response, never by script
+    # __Host-Http- (draft-ietf-httpbis-layered-cookies): a __Host- cookie that must also be HttpOnly, so set by a response, never by script
     "__Host-Http-ok": "Secure; HttpOnly; Path=/",
     "__Host-Http-script": "Secure; Path=/",
 }
