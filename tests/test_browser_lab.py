@@ -122,7 +122,7 @@ def test_csp_reports_are_kept_and_junk_is_ignored(bank) -> None:
                 content_type="application/csp-report")
     client.post("/csp-report", data="not json", content_type="application/csp-report")
     client.post("/csp-report", data="[1, 2]", content_type="application/csp-report")
-    assert state.reports == [{"effective-directive": "script-src-elem"}]
+    assert state.reports == [{"effective-directive": "script-src-elem", "via": "report-uri"}]
 
 
 def test_the_unprotected_transfer_trusts_the_cookie_alone(bank) -> None:
@@ -303,3 +303,19 @@ def test_deeply_nested_json_is_a_400_at_the_refresh_cookie_login_and_the_csp_sin
     for content_type in ("application/json", "text/plain"):
         answer = login.post("/login", data=NESTED, content_type=content_type)
         assert answer.status_code == 400 and answer.json == {"error": "invalid_grant"}
+
+
+def test_chromium_sends_csp_reports_through_the_reporting_api_when_asked(browser_lab: Lab) -> None:
+    rows = {name: (via, directive) for name, via, directive in ex.csp_reporting(browser_lab)}
+    assert rows["report-uri"] == ("report-uri", "script-src-elem")
+    assert rows["report-to (Reporting-Endpoints)"] == ("report-to", "script-src-elem")
+    assert rows["both"][0] == "report-to", "with report-to understood, Chromium ignores report-uri"
+
+
+def test_reporting_api_batches_are_kept_and_junk_ignored(bank) -> None:
+    app, state, _ = bank
+    batch = ('[{"type": "csp-violation", "body": {"effectiveDirective": "script-src-elem", "documentURL": "https://b/"}},'
+             ' {"type": "deprecation", "body": {}}, 7]')
+    answer = app.test_client().post("/csp-report", data=batch, content_type="application/reports+json")
+    assert answer.status_code == 204
+    assert state.reports == [{"effective-directive": "script-src-elem", "document-uri": "https://b/", "via": "report-to"}]

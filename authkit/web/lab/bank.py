@@ -10,6 +10,7 @@ endpoints left unprotected on purpose. Never deploy any of it.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,15 @@ APP_JS = """window.bank = {
   },
 };
 """
+
+REPORT_GROUP = "csp-endpoint"  # the Reporting-Endpoints name a policy's report-to refers to
+
+
+def _kebab(body: dict[str, Any]) -> dict[str, Any]:
+    """A Reporting API CSP report body (camelCase: ``effectiveDirective``, ``documentURL``) in report-uri's names."""
+    names = {"documentURL": "document-uri", "blockedURL": "blocked-uri"}
+    return {names.get(k, re.sub(r"(?<=[a-z])([A-Z])", r"-\1", k).lower()): v for k, v in body.items()}
+
 
 REFRESH_COOKIE = "__Secure-rt"  # __Secure-: the browser insists on Secure; Path is narrowed to the refresh endpoint
 ACCOUNT_COOKIE = "__Host-acct"
@@ -148,6 +158,8 @@ def create_bank_app(state: BankState, store: SessionStore, users: Mapping[str, D
         policy = state.policy(nonce) if state.policy else None
         if policy:
             response.headers["Content-Security-Policy"] = policy
+            if "report-to " in policy:  # the Reporting API: the endpoint the policy's report-to names
+                response.headers["Reporting-Endpoints"] = f'{REPORT_GROUP}="/csp-report"'
         return response
 
     @app.get("/static/app.js")
@@ -156,14 +168,19 @@ def create_bank_app(state: BankState, store: SessionStore, users: Mapping[str, D
 
     @app.post("/csp-report")
     def csp_report() -> tuple[str, int]:
-        """Collect the browser's CSP violation reports (``report-uri``)."""
+        """Collect the browser's CSP violation reports: ``report-uri``'s, and the Reporting API's (``report-to``)."""
         try:  # application/csp-report is JSON under another name: parse it whatever the type says
             body = json.loads(request.get_data(cache=False)) if (request.content_length or 0) <= 64 * 1024 else None
         except (ValueError, RecursionError):
             return "", 400  # not JSON, or nested too deep for the parser
+        if isinstance(body, list):  # the Reporting API (application/reports+json): a batch of typed reports
+            for item in body:
+                if isinstance(item, dict) and item.get("type") == "csp-violation" and isinstance(item.get("body"), dict):
+                    state.reports.append({**_kebab(item["body"]), "via": "report-to"})
+            return "", 204
         report = body.get("csp-report") if isinstance(body, dict) else None
         if isinstance(report, dict):
-            state.reports.append(report)
+            state.reports.append({**report, "via": "report-uri"})
         return "", 204
 
     @app.route("/lab/echo", methods=["GET", "POST"])

@@ -129,6 +129,27 @@ def csp_matrix(lab: Lab) -> list[list[str]]:
     return rows
 
 
+def csp_reporting(lab: Lab) -> list[list[str]]:
+    """One injection under three ways of asking for reports: which channel Chromium used (recorded by the bank)."""
+    lab.reset()
+    strict = "script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
+    ways = {"report-uri": "; report-uri /csp-report", "report-to (Reporting-Endpoints)": "; report-to csp-endpoint",
+            "both": "; report-uri /csp-report; report-to csp-endpoint"}
+    rows = []
+    with lab.victim() as browser:
+        page = browser.new_page()
+        for name, directives in ways.items():
+            run = str(next(_runs))
+            lab.state.policy = lambda nonce, d=directives: strict.format(nonce=nonce) + d
+            page.goto(lab.link(attacker.inline_script(lab.collect_url)) + f"&run={run}")
+            mine = lambda: [r for r in lab.state.reports if f"run={run}" in str(r.get("document-uri", ""))]
+            until(mine, f"a CSP report for {name}")
+            time.sleep(0.5)  # a second report through the other channel, if the browser sends one
+            rows.append([name, ", ".join(sorted({r["via"] for r in mine()})), mine()[0].get("effective-directive", "?")])
+    lab.state.policy = None
+    return rows
+
+
 def navigation_exfiltration(lab: Lab, policy: Callable[[str], str]) -> dict[str, list[str]]:
     """Under ``policy``, an injected script tries fetch, an image and a navigation: what arrived, what was reported."""
     lab.reset()
