@@ -7,8 +7,11 @@ process would sign tokens the other workers cannot verify).
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
+import re
+from base64 import urlsafe_b64decode
 from collections.abc import Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -110,6 +113,20 @@ class Environment:
                 raise ConfigError("invalid", name, f"{origin!r} is not an HTTPS origin as a browser sends it "
                                                    "(https://, lowercase host, a port only if not 443, no path)")
         return found
+
+    def secret_key(self, name: str, *, least: int = 32) -> bytes:
+        """A random server key given as base64url (``python -c 'import secrets; print(secrets.token_urlsafe(32))'``)."""
+        value = self.text(name, example="<the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'>")
+        try:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+                raise ValueError("not base64url")
+            key = urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (ValueError, binascii.Error):
+            raise ConfigError("invalid", name, "is not base64url (A-Z a-z 0-9 - _)") from None
+        if len(key) < least:
+            raise ConfigError("invalid", name, f"holds {len(key)} bytes; a key is at least {least} random bytes "
+                                               f"({(least * 4 + 2) // 3} base64url characters)")
+        return key
 
     def key_set(self, name: str) -> KeySet:
         """The signing keys in the private JWKS file the variable names (see ``load_key_file``)."""

@@ -112,11 +112,11 @@ class SessionError(AuthkitError):
 
 
 #: Why a state-changing request was refused as a possible cross-site request forgery.
-CSRF_REASONS = ("missing_origin", "bad_origin", "missing_token", "bad_token")
+CSRF_REASONS = ("missing_origin", "bad_origin", "missing_token", "bad_token", "cross_site")
 
 
 class CsrfRejected(AuthkitError):
-    """A state-changing request failed the Origin or CSRF-token check (HTTP 403)."""
+    """A request failed the Fetch Metadata policy, or a state-changing one the Origin or CSRF-token check (HTTP 403)."""
 
     reason = "bad_token"
     reasons = CSRF_REASONS

@@ -192,3 +192,26 @@ def test_with_no_trusted_origin_the_bff_refuses_logins() -> None:
     answer = app.test_client().post("/login", base_url=EDGE, headers={"Origin": EDGE},
                                     json={"username": "alice", "password": PASSWORD})
     assert (answer.status_code, answer.json["error"]) == (403, "bad_origin") and "trusted_origins" in answer.json["message"]
+
+
+@pytest.mark.parametrize(("path", "method"), [("/login", "POST"), ("/logout", "POST"), ("/api/me", "GET")])
+def test_the_bff_refuses_cross_site_requests_on_sec_fetch_site(path: str, method: str) -> None:
+    client = bff_app(SessionStore(connect(fresh=True))).test_client()
+    login = client.post("/login", json={"username": "alice", "password": PASSWORD}, base_url=EDGE,
+                        headers={"Origin": EDGE, "Sec-Fetch-Site": "same-origin"})
+    assert login.status_code == 200
+    headers = {"Origin": EDGE, CSRF_HEADER: login.get_json()["csrf_token"], "Sec-Fetch-Site": "cross-site",
+               "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}
+    refused = client.open(path, method=method, base_url=EDGE, headers=headers,
+                          json={"username": "alice", "password": PASSWORD} if path == "/login" else None)
+    assert refused.status_code == 403 and refused.get_json()["error"] == "cross_site"
+    assert "Sec-Fetch-Site" in refused.headers["Vary"]
+
+
+def test_the_bff_cookie_is_samesite_strict_from_login_to_logout() -> None:
+    client = bff_app(SessionStore(connect(fresh=True))).test_client()
+    login = client.post("/login", json={"username": "alice", "password": PASSWORD}, base_url=EDGE,
+                        headers={"Origin": EDGE})
+    assert "SameSite=Strict" in login.headers["Set-Cookie"] and "Lax" not in login.headers["Set-Cookie"]
+    out = client.post("/logout", base_url=EDGE, headers={"Origin": EDGE, CSRF_HEADER: login.get_json()["csrf_token"]})
+    assert out.status_code == 200 and "SameSite=Strict" in out.headers["Set-Cookie"]

@@ -122,7 +122,7 @@ def test_csp_reports_are_kept_and_junk_is_ignored(bank) -> None:
                 content_type="application/csp-report")
     client.post("/csp-report", data="not json", content_type="application/csp-report")
     client.post("/csp-report", data="[1, 2]", content_type="application/csp-report")
-    assert state.reports == [{"effective-directive": "script-src-elem"}]
+    assert state.reports == [{"effective-directive": "script-src-elem", "via": "report-uri"}]
 
 
 def test_the_unprotected_transfer_trusts_the_cookie_alone(bank) -> None:
@@ -264,7 +264,8 @@ def test_same_site_table(browser_lab: Lab) -> None:
 def test_host_prefix_refusals_and_cookie_tossing(browser_lab: Lab) -> None:
     with browser_lab.victim() as browser:
         attempts = ex.host_prefix_attempts(browser_lab, browser.new_page())
-    assert list(attempts.values()) == ["kept", "refused", "refused", "refused"]
+    assert list(attempts.values()) == ["kept", "refused", "refused", "refused", "kept", "refused"], \
+        "Chromium honours __Host-Http-: without HttpOnly the cookie is refused"
     rows = ex.overwrite_attempts(browser_lab)
     assert [row[2] for row in rows] == ["sid=evil-deeper; sid=real; sid=evil", "__Host-sid=real", "__Host-sid=evil"]
 
@@ -272,7 +273,9 @@ def test_host_prefix_refusals_and_cookie_tossing(browser_lab: Lab) -> None:
 def test_csrf_from_a_sibling_passes_samesite_and_fails_the_origin_check(browser_lab: Lab) -> None:
     rows = {(fetch_site, endpoint): (cookie, answer) for _, fetch_site, endpoint, cookie, answer in
             ex.csrf_attacks(browser_lab)}
-    assert rows[("cross-site", "/cookie/transfer")] == ("no", "401 missing")
+    # Chromium says cross-site in Sec-Fetch-Site: the Fetch Metadata policy refuses before any other check
+    assert rows[("cross-site", "/cookie/transfer")] == ("no", "403 cross_site")
+    assert rows[("cross-site", "/lab/unprotected/transfer")][1] != "403 cross_site", "no policy there"
     assert rows[("same-site", "/cookie/transfer")] == ("yes", "403 bad_origin")
     assert rows[("same-site", "/lab/unprotected/transfer")] == ("yes", "200 transferred 500 to mallory")
     assert ex.login_csrf(browser_lab) == [["/cookie/login", "403 bad_origin", "alice"],
@@ -285,3 +288,34 @@ def test_cors_reflection_leaks_and_bearer_is_not_sent(browser_lab: Lab) -> None:
     assert rows["account, no CORS headers"][1:] == ("200", "blocked: TypeError")
     assert rows["account, Origin reflected"][2] == str({"balance": 1200, "user": "alice"})
 
+
+
+NESTED = "[" * 5_000 + "]" * 5_000  # deeper than the JSON parser's recursion limit, under the 64 KiB cap
+
+
+def test_deeply_nested_json_is_a_400_at_the_refresh_cookie_login_and_the_csp_sink(bank) -> None:
+    from authkit.web.lab.bank import create_refresh_cookie_app
+
+    app, state, _ = bank
+    sink = app.test_client().post("/csp-report", data=NESTED, content_type="application/csp-report")
+    assert sink.status_code == 400 and state.reports == []
+    login = create_refresh_cookie_app(object(), {}, {"https://bank.example"}).test_client()
+    for content_type in ("application/json", "text/plain"):
+        answer = login.post("/login", data=NESTED, content_type=content_type)
+        assert answer.status_code == 400 and answer.json == {"error": "invalid_grant"}
+
+
+def test_chromium_sends_csp_reports_through_the_reporting_api_when_asked(browser_lab: Lab) -> None:
+    rows = {name: (via, directive) for name, via, directive in ex.csp_reporting(browser_lab)}
+    assert rows["report-uri"] == ("report-uri", "script-src-elem")
+    assert rows["report-to (Reporting-Endpoints)"] == ("report-to", "script-src-elem")
+    assert rows["both"][0] == "report-to", "with report-to understood, Chromium ignores report-uri"
+
+
+def test_reporting_api_batches_are_kept_and_junk_ignored(bank) -> None:
+    app, state, _ = bank
+    batch = ('[{"type": "csp-violation", "body": {"effectiveDirective": "script-src-elem", "documentURL": "https://b/"}},'
+             ' {"type": "deprecation", "body": {}}, 7]')
+    answer = app.test_client().post("/csp-report", data=batch, content_type="application/reports+json")
+    assert answer.status_code == 204
+    assert state.reports == [{"effective-directive": "script-src-elem", "document-uri": "https://b/", "via": "report-to"}]

@@ -15,8 +15,8 @@ import requests
 
 from authkit import SessionStore
 from authkit.login.passwords import ScryptCost
-from authkit.state.sessions import session_csrf_token, session_handle
-from authkit.state.redis import connect, free_port
+from authkit.state.sessions import session_handle
+from authkit.state.redis import connect, count_round_trips, free_port
 from authkit.web.cookie_app import (
     COOKIE_NAME,
     CSRF_HEADER,
@@ -29,7 +29,7 @@ from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 from tests.test_sessions import redis_at_maxmemory
 
-COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
+COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]{{134}}\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
 CLEARED = clear_session_cookie("Lax")
 FAST = ScryptCost(log2_n=10)  # about a millisecond per login: these tests check the app, not scrypt's cost
 
@@ -121,13 +121,15 @@ def test_bad_credentials_are_401_without_a_cookie(site: Site, username: str, pas
 @pytest.mark.parametrize(
     "tamper, expected",
     [
-        (lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), "unknown"),
-        (lambda v: "bob." + v.partition(".")[2], "unknown"),
+        (lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), "malformed"),  # the secret is sealed with the rest
+        (lambda v: ("A" if v[7] != "A" else "B").join((v[:7], v[8:])), "malformed"),
         (lambda v: v + "x", "malformed"),
         (lambda v: "garbage", "malformed"),
         (lambda v: v.partition(".")[2], "malformed"),
+        (lambda v: f"alice.{'9' * 15}.{v.partition('.')[2]}", "malformed"),  # the format before IDs were sealed
+        (lambda v: "alice.1767258000000." + "A" * 43, "malformed"),
     ],
-    ids=["flipped", "other-user", "longer", "garbage", "no-user"],
+    ids=["flipped-secret", "flipped-seal", "longer", "garbage", "no-seal", "old-format", "old-format-past"],
 )
 def test_tampered_cookies_are_401_and_cleared(site: Site, tamper, expected: str) -> None:
     browser = site.browser()
@@ -145,12 +147,12 @@ def test_unreachable_redis_is_503_for_every_route(tls: LocalTLS) -> None:
     down = SessionStore(connect(f"redis://127.0.0.1:{free_port()}/0"))
     for site in _site(down, tls):
         browser = site.browser()
-        cookie = f"alice.{'9' * 15}." + "A" * 43
+        cookie = down.ids.seal("alice", int("9" * 15), "A" * 43)  # well sealed: only the store can say more
         browser.cookies.set(COOKIE_NAME, cookie)
         answers = [
             browser.get(f"{site.https}/me"),
             browser.post(f"{site.https}/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}),
-            browser.post(f"{site.https}/logout", headers={CSRF_HEADER: session_csrf_token(cookie)}),
+            browser.post(f"{site.https}/logout", headers={CSRF_HEADER: down.csrf_token(cookie)}),
         ]
         for response in answers:
             assert response.status_code == 503, response.text
@@ -465,3 +467,62 @@ def test_odd_headers_never_make_a_500(site: Site, headers: dict) -> None:
         response = requests.request(method, f"{site.https}{path}", json={"to": "bob", "amount": 1},
                                     headers={k: v.encode("latin-1") for k, v in sent.items()}, verify=site.tls.ca_file)
         assert response.status_code in (400, 401, 403), (method, path, response.status_code, response.text)
+
+
+# --- Fetch Metadata: a resource-isolation policy on Sec-Fetch-Site ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fetch", "expected"),
+    [
+        ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, "cross_site"),
+        ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, "cross_site"),
+        ({"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "cors"}, 200),  # a trusted sibling: Origin decides
+        ({"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}, 200),
+        ({"Sec-Fetch-Site": "from-the-future"}, 200),  # an unknown value is ignored
+        ({}, 200),  # no header (an old browser, a script): the Origin and token checks decide
+    ],
+    ids=["cross-site-fetch", "cross-site-form", "same-site", "same-origin", "unknown", "absent"],
+)
+def test_a_cross_site_state_change_is_refused_on_sec_fetch_site_alone(site: Site, fetch: dict, expected) -> None:
+    browser = site.browser()
+    headers = csrf(site.login(browser))  # the right token and a trusted Origin: only Sec-Fetch-Site differs
+    response = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 1}, headers={**headers, **fetch})
+    if expected == 200:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 403 and response.json()["error"] == expected
+    assert {"Sec-Fetch-Site", "Origin"} <= {v.strip() for v in response.headers["Vary"].split(",")}
+
+
+def test_the_policy_refuses_before_the_store_is_touched(real_redis: redis.Redis, tls: LocalTLS) -> None:
+    for site in _site(SessionStore(real_redis), tls):
+        browser = site.browser()
+        headers = csrf(site.login(browser))
+        with count_round_trips(real_redis) as log:
+            refused = browser.post(f"{site.https}/logout", headers={**headers, "Sec-Fetch-Site": "cross-site"})
+        assert refused.status_code == 403 and log.round_trips == 0
+        assert browser.get(f"{site.https}/me").status_code == 200, "still logged in"
+
+
+@pytest.mark.parametrize(
+    ("method", "fetch", "expected"),
+    [
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "embed"}, 403),
+        ("GET", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200),
+        ("GET", {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}, 200),
+        ("POST", {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"}, 403),  # a login CSRF
+    ],
+    ids=["xs-fetch-api", "xs-script-include", "xs-embed", "xs-link", "typed-url", "xs-login"],
+)
+def test_cross_site_reads_are_refused_except_plain_links(site: Site, method: str, fetch: dict, expected: int) -> None:
+    browser = site.browser()
+    site.login(browser)
+    if method == "GET":
+        response = browser.get(f"{site.https}/me", headers=fetch)
+    else:
+        response = browser.post(f"{site.https}/login", headers=fetch,
+                                json={"username": "bob", "password": DEMO_ACCOUNTS["bob"][0]})
+    assert response.status_code == expected, response.text

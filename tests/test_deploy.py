@@ -9,6 +9,7 @@ import re
 import stat
 import threading
 import time
+from base64 import urlsafe_b64decode
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from authkit.tokens import jws
 from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web import wsgi
 from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app
+from authkit.state.session_ids import SessionIds
 from authkit.web.cookie_app import COOKIE_NAME
 from authkit.web.cookie_app import DEMO_ACCOUNTS as COOKIE_ACCOUNTS
 from authkit.web.jwks import JWKS_PATH
@@ -273,13 +275,14 @@ def test_the_notebook_default_still_generates_its_own_keys() -> None:
 
 # --- the persistence check at start-up ---------------------------------------------------------------
 
+SESSION_KEY = "x3Rk1Yb0Vn6Q2pW8sTz4Lm9CdEf5Gh7JaKuOiPyRqSw"  # 43 base64url characters: 32 bytes
 STORE_FACTORIES = {"bearer API": wsgi.bearer_api, "cookie app": wsgi.cookie_app, "BFF": wsgi.bff}
 
 
 def store_env(bearer_env: dict[str, str], redis_url: str) -> dict[str, str]:
     """What every service with a store needs, on the Redis at ``redis_url``."""
     return {**bearer_env, "AUTHKIT_REDIS_URL": redis_url, "AUTHKIT_TRUSTED_ORIGINS": "https://app.example",
-            "AUTHKIT_INTERNAL_URL": "http://127.0.0.1:1"}
+            "AUTHKIT_INTERNAL_URL": "http://127.0.0.1:1", "AUTHKIT_SESSION_KEY": SESSION_KEY}
 
 
 def persistence_logs(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict]]:
@@ -317,7 +320,8 @@ def test_a_service_starts_while_redis_is_down_and_answers_503(bearer_env: dict[s
     ((level, report),) = persistence_logs(caplog)
     assert (level, report["durable"]) == ("WARNING", None) and "cannot check" in report["error"]
     client = app.test_client()
-    client.set_cookie(COOKIE_NAME, f"alice.{int(time.time() * 1000) + 60_000}.{'A' * 43}", domain="localhost")
+    sealed = SessionIds(urlsafe_b64decode(SESSION_KEY + "=")).seal("alice", int(time.time() * 1000) + 60_000, "A" * 43)
+    client.set_cookie(COOKIE_NAME, sealed, domain="localhost")
     method, path, options = NEEDS_REDIS[name]
     response = client.open(path, method=method, base_url="https://localhost", **options)
     assert response.status_code == 503, response.get_json()
@@ -364,6 +368,7 @@ def test_the_cookie_app_trusts_only_the_configured_origins(redis_server: LocalRe
     with LocalTLS() as tls:
         with serve(wsgi.cookie_app({"AUTHKIT_REDIS_URL": redis_server.url,
                                     "AUTHKIT_TRUSTED_ORIGINS": "https://app.example",
+                                    "AUTHKIT_SESSION_KEY": SESSION_KEY,
                                     "AUTHKIT_SESSION_IDLE": "60", "AUTHKIT_SAME_SITE": "Strict"}),
                    ssl_context=tls.server_context) as site:
             alice = {"username": "alice", "password": COOKIE_ACCOUNTS["alice"][0]}
@@ -377,13 +382,15 @@ def test_the_cookie_app_trusts_only_the_configured_origins(redis_server: LocalRe
 
 
 @pytest.mark.parametrize(("missing", "build"), [("AUTHKIT_TRUSTED_ORIGINS", wsgi.cookie_app),
+                                                ("AUTHKIT_SESSION_KEY", wsgi.cookie_app),
+                                                ("AUTHKIT_SESSION_KEY", wsgi.bff),
                                                 ("AUTHKIT_TRUSTED_ORIGINS", wsgi.bff),
                                                 ("AUTHKIT_INTERNAL_URL", wsgi.bff),
                                                 ("AUTHKIT_JWKS_URL", wsgi.resource_service),
                                                 ("AUTHKIT_SIGNING_KEYS", wsgi.bff_keys),
                                                 ("AUTHKIT_SIGNING_KEYS", wsgi.auth_service)])
 def test_every_service_names_what_it_misses(bearer_env: dict[str, str], missing: str, build) -> None:
-    env = {**bearer_env, "AUTHKIT_TRUSTED_ORIGINS": "https://app.example",
+    env = {**bearer_env, "AUTHKIT_TRUSTED_ORIGINS": "https://app.example", "AUTHKIT_SESSION_KEY": SESSION_KEY,
            "AUTHKIT_INTERNAL_URL": "http://127.0.0.1:1", "AUTHKIT_JWKS_URL": f"http://127.0.0.1:1{JWKS_PATH}"}
     del env[missing]
     error = config_error(build, env)
@@ -504,7 +511,8 @@ def test_gunicorn_refuses_to_start_without_the_key_file(bearer_env: dict[str, st
 def test_the_cookie_app_under_gunicorn_over_https(redis_server: LocalRedisServer) -> None:
     """gunicorn terminates TLS itself (--certfile/--keyfile): the __Host- cookie is set and sent back."""
     port = free_port()
-    env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}"}
+    env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}",
+           "AUTHKIT_SESSION_KEY": SESSION_KEY}
     with LocalTLS() as tls, GunicornServer("authkit.web.wsgi:cookie_app()", env=env, workers=2, port=port,
                                            ssl_files=tls.server_files()) as site:
         browser = tls.client({"Origin": site.url})
@@ -518,3 +526,34 @@ def test_the_cookie_app_under_gunicorn_over_https(redis_server: LocalRedisServer
     assert login.status_code == 200 and login.headers["Set-Cookie"].startswith(f"{COOKIE_NAME}=")
     assert "; Secure; HttpOnly; Path=/" in login.headers["Set-Cookie"]
     assert [r.status_code for r in me] == [200] * 6 and me[0].json()["user"] == "alice"
+
+
+@pytest.mark.parametrize("value", ["short", "x3Rk1Yb0Vn6Q2pW8sTz4Lm9CdEf5Gh7JaKuOiPyRqS", "x3Rk1Yb0Vn6Q2pW8sTz4+m9CdEf5Gh7JaKuOiPyRqSw",
+                                   "é" * 43])
+def test_a_short_or_garbled_session_key_stops_the_cookie_app(bearer_env: dict[str, str], value: str) -> None:
+    error = config_error(wsgi.cookie_app, {**store_env(bearer_env, bearer_env["AUTHKIT_REDIS_URL"]),
+                                           "AUTHKIT_SESSION_KEY": value})
+    assert (error.reason, error.variable) == ("invalid", "AUTHKIT_SESSION_KEY")
+
+
+@pytest.mark.parametrize("name", ["cookie app", "BFF"])
+def test_workers_of_one_configuration_read_each_others_session_cookies(bearer_env: dict[str, str], name: str) -> None:
+    env = {**store_env(bearer_env, bearer_env["AUTHKIT_REDIS_URL"]), "AUTHKIT_SCRYPT_LOG2_N": "10"}
+    first, second = STORE_FACTORIES[name](env), STORE_FACTORIES[name](env)
+    other = STORE_FACTORIES[name]({**env, "AUTHKIT_SESSION_KEY": "y" + SESSION_KEY[1:]})
+    account = {"username": "alice", "password": COOKIE_ACCOUNTS["alice"][0]}
+    https = {"base_url": "https://localhost", "headers": {"Origin": "https://app.example"}}
+    login = first.test_client().post("/login", json=account, **https)
+    cookie = login.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    assert "alice" not in cookie
+    path = "/me" if name == "cookie app" else "/logout"
+    answers = []
+    for app in (second, other):
+        client = app.test_client()
+        client.set_cookie(COOKIE_NAME, cookie, domain="localhost")
+        answers.append(client.post(path, **{**https, "headers": {**https["headers"], "X-CSRF-Token":
+                                                                   login.get_json()["csrf_token"]}})
+                       if path == "/logout" else client.get(path, **https))
+    assert answers[0].status_code == 200, answers[0].get_json()
+    refused = (401, "malformed") if path == "/me" else (403, "bad_token")  # a POST meets the keyed CSRF token first
+    assert (answers[1].status_code, answers[1].get_json()["error"]) == refused, "another key: refused"

@@ -87,9 +87,9 @@ def reason(call: Callable[[], object]) -> str:
 
 def test_create_returns_a_live_session_with_both_deadlines(store: SessionStore, clock: Clock) -> None:
     session = store.create("alice", roles=["admin"], label="laptop")
-    user, deadline, secret = session.id.split(".")
-    assert (user, len(secret)) == ("alice", 43)  # a 256-bit secret
-    assert int(deadline) == _ms(session.absolute_deadline)
+    sealed, secret = session.id.split(".")
+    assert (len(sealed), len(secret)) == (134, 43)  # the sealed routing data, a 256-bit secret
+    assert store.ids.parse(session.id)[:2] == ("alice", _ms(session.absolute_deadline))
     seen = store.validate(session.id)
     assert (seen.user_id, seen.roles, seen.label) == ("alice", ("admin",), "laptop")
     assert seen.created == session.created
@@ -338,7 +338,8 @@ def test_a_users_keys_share_one_cluster_slot(redis_client: redis.Redis, store: S
     assert len({key_slot(k.encode()) for k in keys}) == 1
 
 
-FAR = "9" * 15  # an absolute deadline in ms, thousands of years away
+FAR = int("9" * 15)  # an absolute deadline in ms, thousands of years away
+SECRET = "A" * 43
 
 
 @pytest.mark.parametrize(
@@ -346,33 +347,67 @@ FAR = "9" * 15  # an absolute deadline in ms, thousands of years away
     [
         ("", "malformed"),
         ("alice", "malformed"),
-        ("alice." + "A" * 43, "malformed"),
-        (f"alice.{FAR}." + "A" * 42, "malformed"),
-        (f"alice.{FAR}." + "A" * 44, "malformed"),
-        (f"al ice.{FAR}." + "A" * 43, "malformed"),
-        (f"alice.{FAR}." + "A" * 42 + "=", "malformed"),
-        (f"alice.{FAR}." + "A" * 43 + "\n", "malformed"),
-        (f"alice.0{FAR}." + "A" * 43, "malformed"),
-        (f"alice.-{FAR}." + "A" * 43, "malformed"),
-        (f"alice.{FAR}99." + "A" * 43, "malformed"),  # 17 digits
-        (f"{{u:x}}.{FAR}." + "A" * 43, "malformed"),
-        (f"alice.{FAR}." + "A" * 43, "unknown"),
-        ("alice.1767258000000." + "A" * 43, "unknown"),  # a deadline in the past names no session either
+        ("alice." + SECRET, "malformed"),
+        (f"alice.{FAR}." + SECRET, "malformed"),  # the format before IDs were sealed
+        ("alice.1767258000000." + SECRET, "malformed"),
+        ("A" * 134 + "." + SECRET, "malformed"),  # the right shape, sealed by nobody
+        ("é" * 134 + "." + SECRET, "malformed"),
+        ("A" * 133 + "!." + SECRET, "malformed"),
     ],
 )
 def test_bad_cookies_are_refused_with_a_reason(store: SessionStore, cookie: str, expected: str) -> None:
     assert reason(lambda: store.validate(cookie)) == expected
 
 
+def test_a_well_sealed_id_that_was_never_issued_is_unknown(store: SessionStore) -> None:
+    assert reason(lambda: store.validate(store.ids.seal("alice", FAR, SECRET))) == "unknown"
+    assert reason(lambda: store.validate(store.ids.seal("alice", 1767258000000, SECRET))) == "unknown"  # past
+
+
+def test_the_cookie_says_nothing_about_its_user_or_its_deadline(store: SessionStore, clock: Clock) -> None:
+    short, long = store.create("Zq9xK2wL"), store.create("a" * 64)
+    again = store.create("Zq9xK2wL")
+    for session in (short, long):
+        sealed, secret = session.id.split(".")
+        for clear in (session.user_id, str(session.absolute_deadline_ms), session.user_id.encode().hex()):
+            assert clear not in session.id
+        assert len(session.id) == 178, "every ID is as long as every other, whatever the user ID"
+    assert short.id.split(".")[0] != again.id.split(".")[0], "two IDs of one user never look alike"
+
+
+def test_a_tampered_cookie_is_refused_without_a_round_trip(real_redis: redis.Redis) -> None:
+    store = SessionStore(real_redis)
+    session = store.create("alice")
+    flipped = ("B" if session.id[5] == "A" else "A").join((session.id[:5], session.id[6:]))
+    with count_round_trips(real_redis) as log:
+        assert reason(lambda: store.validate(flipped)) == "malformed"
+    assert log.round_trips == 0
+
+
+def test_a_cookie_sealed_under_another_key_is_refused(fake_redis: redis.Redis) -> None:
+    ours, theirs = SessionStore(fake_redis, cookie_key=b"k" * 32), SessionStore(fake_redis, cookie_key=b"t" * 32)
+    session = theirs.create("alice")
+    assert reason(lambda: ours.validate(session.id)) == "malformed"
+    assert SessionStore(fake_redis, cookie_key=b"t" * 32).validate(session.id).user_id == "alice"
+
+
+@pytest.mark.parametrize("key", [b"", b"short", "k" * 32])
+def test_a_weak_or_mistyped_cookie_key_is_refused(fake_redis: redis.Redis, key: object) -> None:
+    with pytest.raises(ValueError, match="32 random bytes"):
+        SessionStore(fake_redis, cookie_key=key)
+
+
 def test_a_cookie_moved_to_another_user_is_unknown(store: SessionStore, clock: Clock) -> None:
     session = store.create("alice")
-    assert reason(lambda: store.validate("bob." + session.id.partition(".")[2])) == "unknown"
+    secret = session.id.split(".")[1]
+    assert reason(lambda: store.validate(store.ids.seal("bob", session.absolute_deadline_ms, secret))) == "unknown"
 
 
 def test_a_cookie_with_a_later_absolute_deadline_is_unknown(store: SessionStore, clock: Clock) -> None:
     session = store.create("alice")
-    user, deadline, secret = session.id.split(".")
-    assert reason(lambda: store.validate(f"{user}.{int(deadline) + 3_600_000}.{secret}")) == "unknown"
+    secret = session.id.split(".")[1]
+    later = store.ids.seal("alice", session.absolute_deadline_ms + 3_600_000, secret)
+    assert reason(lambda: store.validate(later)) == "unknown"
     assert store.validate(session.id).user_id == "alice"
 
 
@@ -398,7 +433,7 @@ def _down_store() -> SessionStore:
     return SessionStore(connect(f"redis://127.0.0.1:{free_port()}/0"))
 
 
-SOME_ID = f"alice.{FAR}." + "A" * 43
+SOME_ID = SessionStore(connect()).ids.seal("alice", FAR, SECRET)  # well sealed (the process's key), never issued
 
 
 @pytest.mark.parametrize(
@@ -668,3 +703,74 @@ def test_the_real_clock_reruns_a_scenario_only_after_a_stall() -> None:
     with pytest.raises(AssertionError, match="on time"):
         clock.on_time(fails_on_time)
     assert len(runs) == 3, "a failure without a stall is never retried"
+
+
+# --- the policy reads apart from the Redis plumbing ---------------------------------------------------
+
+
+def test_the_policy_is_a_module_of_its_own_with_no_redis_in_it() -> None:
+    import ast
+    import inspect
+
+    from authkit.state import session_policy, sessions
+
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(inspect.getsource(session_policy)))
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(inspect.getsource(session_policy)))
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert "redis" not in imported, "timeouts and records are decided without Redis"
+    plumbing = inspect.getsource(sessions.SessionStore)
+    for decision in ("idle_ms - 2", "// 2", "rotation_grace must", "slide must be"):
+        assert decision not in plumbing, f"{decision!r} is policy: it belongs in session_policy"
+
+
+def test_the_policy_turns_the_clock_into_deadlines() -> None:
+    from authkit.state.session_policy import SessionPolicy
+
+    policy = SessionPolicy(idle=timedelta(seconds=10), absolute=timedelta(seconds=25))
+    assert policy.expire_at(now=1_000, absolute=26_000) == 10_999  # idle first, minus Redis's millisecond
+    assert policy.expire_at(now=20_000, absolute=26_000) == 25_999  # capped by the absolute deadline
+    assert policy.slide_until("peek", 1_000, 10_999) == 0
+    assert policy.slide_until("always", 1_000, 10_999) == 10_999
+    assert policy.slide_until("half", 1_000, 10_999) == 5_999
+    assert policy.last_seen(10_999, 26_000) == (1_000, 11_000)
+    assert policy.grace_end(1_000) == "11000"
+    with pytest.raises(ValueError, match="slide"):
+        SessionPolicy(slide="never")
+    with pytest.raises(ValueError, match="rotation_grace"):
+        SessionPolicy(rotation_grace=timedelta(minutes=2))
+    with pytest.raises(ValueError, match="idle timeout"):
+        SessionPolicy(idle=timedelta(0))
+
+
+def test_the_store_applies_its_policy(fake_redis: redis.Redis) -> None:
+    from authkit.state.session_policy import SessionPolicy
+
+    store = SessionStore(fake_redis, idle=IDLE, absolute=ABSOLUTE, slide="half")
+    assert store.policy == SessionPolicy(IDLE, ABSOLUTE, "half")
+
+
+@pytest.mark.parametrize("cookie", [None, 42, ["a"], b"bytes"])
+def test_a_cookie_that_is_not_text_is_malformed(store: SessionStore, cookie: object) -> None:
+    assert reason(lambda: store.validate(cookie)) == "malformed"
+
+
+# --- the CSRF token: an HMAC of the session ID under the server's key ------------------------------------
+
+
+def test_the_csrf_token_is_an_hmac_under_the_server_key_not_a_hash_anyone_can_compute(fake_redis: redis.Redis) -> None:
+    import hashlib
+    import hmac
+    from base64 import urlsafe_b64encode
+
+    store = SessionStore(fake_redis, cookie_key=b"k" * 32)
+    session = store.create("alice")
+    token = session.csrf_token
+    assert len(token) == 43 and token == store.csrf_token(session.id)
+    unkeyed = urlsafe_b64encode(hashlib.sha256(b"authkit session csrf token\x00" + session.id.encode()).digest())
+    assert token != unkeyed.rstrip(b"=").decode(), "whoever sees the ID must not be able to derive the token"
+    assert token != SessionStore(fake_redis, cookie_key=b"t" * 32).csrf_token(session.id), "another key, another token"
+    assert not hmac.compare_digest(token, store.csrf_token(store.create("alice").id)), "bound to the session"
+    assert store.validate(session.id).csrf_token == token, "stateless: the same on every request of the session"
+    assert "csrf" not in " ".join(fake_redis.keys("*")) and token not in " ".join(
+        str(fake_redis.get(k)) for k in fake_redis.keys("*") if fake_redis.type(k) == "string"), "stored nowhere"

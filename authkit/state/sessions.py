@@ -1,60 +1,40 @@
-"""Server-side sessions in Redis: random IDs stored hashed, idle and absolute timeouts, one round trip.
+"""Server-side sessions kept in Redis: the scripts and round trips behind ``SessionStore``.
 
 Keys for one user share the hash tag ``{u:<user>}`` so every operation stays in one Redis Cluster
-slot: ``authkit:sess:{u:alice}:<sha256 of the ID>`` (the record, a short string), ``…:index`` (the
-user's sessions, scored by absolute deadline) and ``…:roles`` (the user's current roles).
-
-The cookie carries ``<user>.<absolute deadline in ms>.<secret>``. The user part routes to the slot;
-the deadline lets the application compute the next expiry *before* it calls Redis; the 256-bit secret
-is what authenticates. Redis stores the SHA-256 of the whole string, so changing any part of it names
-no record. A request is then one native command, ``GETEX <record> PXAT <min(now + idle, absolute)>``:
-Redis returns the record and moves its expiry in one step, and the key's expiry *is* the session's
-deadline (Redis drops a key one millisecond after its expire time, so the key expires at deadline − 1).
+slot: ``authkit:sess:{u:alice}:<handle>`` (the record, a short string; the handle is the SHA-256 of
+the session ID), ``…:index`` (the user's sessions, scored by absolute deadline) and ``…:roles`` (the
+user's current roles). A request is one native command, ``GETEX <record> PXAT <expire at>``: Redis
+returns the record and moves its expiry in one step, so the key's expiry *is* the session's deadline.
 All times come from the application's clock (``time.time``), the one time-machine moves along with
-PyJWT and fakeredis.
-
-The record is ``state|created|absolute|until|roles|link|label``. ``state`` is ``L`` (live), ``S``
-(the user's privileges changed: the next request rotates the ID) or ``R`` (retired: an ID replaced by
-a rotation, honoured until ``until`` with the roles it already had, so requests in flight during the
-rotation are not logged out). ``link`` is the retired predecessor of a live record, or the successor
-of a retired one, so that logging out either ends both.
+PyJWT and fakeredis. What the deadlines are and what a record holds is ``authkit.state.session_policy``;
+what the cookie carries is ``authkit.state.session_ids``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-import time
-from base64 import urlsafe_b64encode
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
-from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import SessionError, StoreUnavailable
+from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.state.redis import connect, fail_closed, is_fake
+from authkit.state.session_ids import SECRET_BYTES, USER_ID, SessionIds, session_csrf_token, session_handle
+from authkit.state.session_policy import (
+    DEFAULT_ABSOLUTE, DEFAULT_IDLE, DEFAULT_ROTATION_GRACE, SLIDE_POLICIES, Session, SessionPolicy, SessionSummary,
+    new_record, now_ms, record_fields, refusal, refused, roles_text, to_time,
+)
 
-DEFAULT_IDLE = timedelta(minutes=30)
-DEFAULT_ABSOLUTE = timedelta(hours=8)
-#: How long an ID replaced by a privilege-change rotation still serves requests already in flight.
-DEFAULT_ROTATION_GRACE = timedelta(seconds=10)
-SLIDE_POLICIES = ("always", "half")  # "half": extend only once half the idle window has passed
-SECRET_BYTES = 32  # 256 bits from the CSPRNG; OWASP asks for at least 64 bits of entropy
-_USER = r"[A-Za-z0-9_-]{1,64}"
-_REFUSALS = {
-    "malformed": "the cookie is not a session ID",
-    "unknown": "no such session: never issued, logged out, revoked or replaced by a new ID",
-    "idle_timeout": "the session expired after too long without a request",
-    "absolute_timeout": "the session reached its maximum lifetime; log in again",
-}
-_SESSION_ID = re.compile(rf"({_USER})\.([1-9][0-9]{{0,15}})\.[A-Za-z0-9_-]{{43}}")
+__all__ = [
+    "DEFAULT_ABSOLUTE", "DEFAULT_IDLE", "DEFAULT_ROTATION_GRACE", "SECRET_BYTES", "SLIDE_POLICIES", "Session",
+    "SessionPolicy", "SessionStore", "SessionSummary", "session_csrf_token", "session_handle",
+]
+
 _HANDLE = re.compile(r"[0-9a-f]{64}")  # a SHA-256 hex digest: never "index" or "roles", the user's other keys
-_CSRF_LABEL = b"authkit session csrf token\x00"
 _SLIDE_REFUSED = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
 
 # KEYS: record, index, roles. ARGV: handle, the record before and after its roles, expire at,
@@ -188,99 +168,13 @@ return out
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A session as one request sees it; ``id`` is the raw cookie value (never stored). Times in ms since the epoch.
-
-    After a privilege change the first request rotates the ID (``rotated``: ``id`` is the new one and
-    ``roles`` the new roles). Requests still carrying the old ID during the grace are ``retired``: they
-    get only the roles the old ID had that the user still has, so a promotion never reaches them.
-    """
-
-    id: str = field(repr=False)
-    user_id: str
-    label: str
-    roles: tuple[str, ...]
-    created_ms: int
-    last_seen_ms: int
-    idle_deadline_ms: int
-    absolute_deadline_ms: int
-    checked_at_ms: int
-    wrote: bool = False  # this request extended the idle deadline (a write to Redis)
-    rotated: bool = False  # privileges changed: ``id`` is new, the old one is retired
-    retired: bool = False  # the ID was replaced by a rotation and is honoured only during the grace
-
-    @property
-    def handle(self) -> str:
-        """The SHA-256 of the ID: names the session in listings and keys without revealing it."""
-        return session_handle(self.id)
-
-    @property
-    def csrf_token(self) -> str:
-        """The CSRF token bound to this session's ID (see ``session_csrf_token``)."""
-        return session_csrf_token(self.id)
-
-    @property
-    def created(self) -> datetime:
-        """When the user logged in."""
-        return _time(self.created_ms)
-
-    @property
-    def last_seen(self) -> datetime:
-        """The last request that slid the idle deadline."""
-        return _time(self.last_seen_ms)
-
-    @property
-    def idle_deadline(self) -> datetime:
-        """``last_seen + idle``: the session dies then unless a request comes first."""
-        return _time(self.idle_deadline_ms)
-
-    @property
-    def absolute_deadline(self) -> datetime:
-        """``created + absolute``: the session dies then whatever happens."""
-        return _time(self.absolute_deadline_ms)
-
-    @property
-    def checked_at(self) -> datetime:
-        """When this request was checked."""
-        return _time(self.checked_at_ms)
-
-    @property
-    def expires_at(self) -> datetime:
-        """When the session dies if no request comes first: the earlier of the two deadlines."""
-        return _time(min(self.idle_deadline_ms, self.absolute_deadline_ms))
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    """One of a user's sessions as a device list shows it (no ID, no CSRF token)."""
-
-    handle: str = field(repr=False)
-    label: str
-    created: datetime
-    last_seen: datetime
-    idle_deadline: datetime
-    absolute_deadline: datetime
-
-
-def session_handle(session_id: str) -> str:
-    """SHA-256 hex of a session ID: what Redis stores instead of the ID itself."""
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
-
-
-def session_csrf_token(session_id: str) -> str:
-    """The CSRF token of a session: SHA-256 of a fixed label and the session ID, base64url, 43 characters.
-
-    Whoever holds the ID can compute it, and nobody else can (the ID is a 256-bit secret, and the label
-    keeps the token apart from the handle, the plain SHA-256 of the ID); it is stored nowhere and
-    changes with every new ID. A server checks it against the cookie before touching the store.
-    """
-    digest = hashlib.sha256(_CSRF_LABEL + session_id.encode("utf-8")).digest()
-    return urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 class SessionStore:
-    """Redis-backed sessions: create, validate-and-slide in one round trip, rotate, list, destroy."""
+    """Redis-backed sessions: create, validate-and-slide in one round trip, rotate, list, destroy.
+
+    The timeouts, sliding and rotation grace are ``self.policy`` (a ``SessionPolicy``), the IDs' format
+    and their key ``self.ids`` (``SessionIds``); this class turns them into keys, scripts and round trips.
+    Every worker of a deployment passes the same ``cookie_key``, or none can read another's cookies.
+    """
 
     def __init__(
         self,
@@ -291,15 +185,15 @@ class SessionStore:
         slide: str = "always",
         rotation_grace: timedelta = DEFAULT_ROTATION_GRACE,
         prefix: str = "authkit:sess",
+        cookie_key: bytes | None = None,
     ) -> None:
-        if slide not in SLIDE_POLICIES:
-            raise ValueError(f"slide must be one of {SLIDE_POLICIES}, not {slide!r}")
-        if not timedelta(0) <= rotation_grace <= timedelta(minutes=1):
-            raise ValueError(f"rotation_grace must be between 0 and 1 minute, not {rotation_grace!r}")
+        self.ids = ids = SessionIds(cookie_key)  # the server key that seals IDs: generated when not given
+        self.cookie_key = ids.key
+        self._parse = ids.parse
+        self.policy = policy = SessionPolicy(idle, absolute, slide, rotation_grace)
         self.client = client = client if client is not None else connect()
         self.idle, self.absolute, self.slide, self.rotation_grace, self.prefix = idle, absolute, slide, rotation_grace, prefix
-        self._idle_ms, self._absolute_ms = _milliseconds(idle, "idle"), _milliseconds(absolute, "absolute")
-        self._grace_ms = rotation_grace // timedelta(milliseconds=1)
+        self._idle_ms = policy.idle_ms
         self._tag = f"{prefix}:{{u:"
         # fakeredis (2.41) keeps GETEX's PXAT only to the whole second; there the script's PEXPIREAT slides.
         self._native = slide == "always" and not is_fake(client)
@@ -312,6 +206,10 @@ class SessionStore:
         except UNAVAILABLE_AT_STARTUP:
             pass  # Redis is down or recovering from lost writes: every call fails closed until it is back
 
+    def csrf_token(self, session_id: str) -> str:
+        """The CSRF token a request with this session ID must carry (no round trip: an HMAC of the ID)."""
+        return self.ids.csrf_token(session_id)
+
     # keys --------------------------------------------------------------------------------------
     def key(self, user_id: str, suffix: str) -> str:
         """``<prefix>:{u:<user>}:<suffix>``: the hash tag keeps a user's keys in one cluster slot."""
@@ -320,18 +218,19 @@ class SessionStore:
     # lifecycle ---------------------------------------------------------------------------------
     def create(self, user_id: str, *, roles: Sequence[str] = (), label: str = "") -> Session:
         """Start a session with a fresh ID (login); ``roles`` seed the user's roles if they have none."""
-        if not isinstance(user_id, str) or not re.fullmatch(_USER, user_id):
+        if not isinstance(user_id, str) or not USER_ID.fullmatch(user_id):
             raise ValueError(f"user IDs are 1-64 characters of A-Z a-z 0-9 _ -, not {user_id!r}")
-        now = _now_ms()
-        absolute = now + self._absolute_ms
-        session_id = _new_id(user_id, absolute)
+        now = now_ms()
+        absolute = now + self.policy.absolute_ms
+        session_id = self.ids.new_id(user_id, absolute)
         handle = session_handle(session_id)
-        idle_deadline = now + self._idle_ms
-        args = [handle, f"L|{now}|{absolute}||", f"||{label}", min(idle_deadline, absolute) - 1, absolute, now,
-                self._idle_ms, _roles_text(roles)]
+        before, after = new_record(now, absolute, label)
+        args = [handle, before, after, self.policy.expire_at(now, absolute), absolute, now, self._idle_ms,
+                roles_text(roles)]
         keys = [self.key(user_id, handle), self.key(user_id, "index"), self.key(user_id, "roles")]
         stored_roles = self._eval(self._create, keys, args)
-        return Session(session_id, user_id, label, tuple(stored_roles.split()), now, now, idle_deadline, absolute, now)
+        return Session(session_id, user_id, label, tuple(stored_roles.split()), now, now, now + self._idle_ms,
+                       absolute, now, ids=self.ids)
 
     def validate(self, session_id: str) -> Session:
         """Check the cookie's session and slide its idle deadline: one Redis round trip.
@@ -339,18 +238,16 @@ class SessionStore:
         If the user's privileges changed since the ID was issued, the ID is rotated too (a second
         round trip, on that request only) and the result has ``rotated=True`` and the new ``id``.
         """
-        user_id, absolute, handle = _parse(session_id)
-        now = _now_ms()
+        user_id, absolute, handle = self._parse(session_id)
+        now = now_ms()
         if now >= absolute:
             raise self._refusal(user_id, handle, now)
-        key = f"{self._tag}{user_id}}}:{handle}"
-        idle_deadline = now + self._idle_ms
-        expire_at = (idle_deadline if idle_deadline < absolute else absolute) - 1
+        expire_at = self.policy.expire_at(now, absolute)
         if not self._native:
             return self._touched(session_id, user_id, handle, absolute, now, self.slide, expire_at)
         try:
-            record = self.client.execute_command("GETEX", key, "PXAT", expire_at)
-        except _SLIDE_REFUSED:  # a slide refused (read-only replica): serve without sliding, see _read
+            record = self.client.execute_command("GETEX", f"{self._tag}{user_id}}}:{handle}", "PXAT", expire_at)
+        except _SLIDE_REFUSED:  # a slide refused (read-only replica): serve without sliding, see _touched
             return self._touched(session_id, user_id, handle, absolute, now, "peek", expire_at)
         except redis.RedisError as err:
             raise _unavailable(err) from err
@@ -358,30 +255,29 @@ class SessionStore:
             raise self._refusal(user_id, handle, now)
         state, created, _, until, roles, _, label = record.split("|", 6)
         if state != "L":
-            return self._changed(session_id, user_id, handle, absolute, now, record, True, now, idle_deadline)
-        return Session(session_id, user_id, label, tuple(roles.split()), int(created), now, idle_deadline,
-                       absolute, now, True)
+            return self._changed(session_id, user_id, handle, absolute, now, record, True, now, now + self._idle_ms)
+        return Session(session_id, user_id, label, tuple(roles.split()), int(created), now, now + self._idle_ms,
+                       absolute, now, True, ids=self.ids)
 
     def peek(self, session_id: str) -> Session:
         """The session and its deadlines without sliding or rotating anything (read-only)."""
-        user_id, absolute, handle = _parse(session_id)
-        now = _now_ms()
+        user_id, absolute, handle = self._parse(session_id)
+        now = now_ms()
         if now >= absolute:
             raise self._refusal(user_id, handle, now)
         return self._touched(session_id, user_id, handle, absolute, now, "peek", 0, rotate=False)
 
     def rotate(self, session_id: str) -> str:
         """Give the session a new ID (fixation defence); the old ID stops working at once."""
-        user_id, absolute, handle = _parse(session_id)
-        now = _now_ms()
-        new_id, _ = self._rotate_id(user_id, handle, absolute, now, "")
-        if new_id is None:
-            raise SessionError("unknown", _REFUSALS["unknown"])
-        return new_id
+        user_id, absolute, handle = self._parse(session_id)
+        new, _ = self._rotate_id(user_id, handle, absolute, now_ms(), "")
+        if new is None:
+            raise refusal("unknown")
+        return new
 
     def destroy(self, session_id: str) -> bool:
         """Log out: delete the session now (and an ID it replaced or that replaced it). True if it existed."""
-        user_id, _, handle = _parse(session_id)
+        user_id, _, handle = self._parse(session_id)
         return self.revoke(user_id, handle)
 
     def revoke(self, user_id: str, handle: str) -> bool:
@@ -395,7 +291,7 @@ class SessionStore:
         """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
         keep_handle = ""
         if keep is not None:
-            keep_user, _, keep_handle = _parse(keep)
+            keep_user, _, keep_handle = self._parse(keep)
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
         keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
@@ -406,10 +302,10 @@ class SessionStore:
         flat = self._eval(self._list, (self.key(user_id, "index"),), (self.key(user_id, ""),))
         found = []
         for handle, record, expire_at in zip(flat[::3], flat[1::3], flat[2::3]):
-            _, created, absolute, _, _, _, label = record.split("|", 6)
-            last, idle_deadline = self._last_seen(int(expire_at), int(absolute))
-            found.append(SessionSummary(handle, label, _time(created), _time(last), _time(idle_deadline),
-                                        _time(absolute)))
+            _, created, absolute, _, _, _, label = record_fields(record)
+            last, idle_deadline = self.policy.last_seen(int(expire_at), int(absolute))
+            found.append(SessionSummary(handle, label, to_time(created), to_time(last), to_time(idle_deadline),
+                                        to_time(absolute)))
         return sorted(found, key=lambda s: (s.created, s.label, s.handle))
 
     def roles(self, user_id: str) -> tuple[str, ...]:
@@ -420,53 +316,48 @@ class SessionStore:
     def set_roles(self, user_id: str, roles: Sequence[str]) -> None:
         """Change the user's roles: a removed role is gone at once; every session's next request rotates its ID."""
         keys = [self.key(user_id, "roles"), self.key(user_id, "index")]
-        self._eval(self._set_roles, keys, (_roles_text(roles), self.key(user_id, "")))
+        self._eval(self._set_roles, keys, (roles_text(roles), self.key(user_id, "")))
 
     # helpers -----------------------------------------------------------------------------------
     def _touched(self, session_id: str, user_id: str, handle: str, absolute: int, now: int, mode: str,
                  expire_at: int, *, rotate: bool = True) -> Session:
         """The script path: ``_TOUCH`` in ``mode``, then the session or the refusal."""
-        if mode == "peek":
-            slide_until = 0
-        elif mode == "half":  # slide once now - last_seen >= idle / 2 (last_seen = expire at + 1 - idle), if it moves
-            slide_until = min(now + (self._idle_ms - 2) // 2, expire_at - 1)
-        else:  # "always", as GETEX does
-            slide_until = expire_at
+        slide_until = self.policy.slide_until(mode, now, expire_at)
         reply = self._eval(self._touch, (f"{self._tag}{user_id}}}:{handle}",), (expire_at, slide_until))
         if not reply:
             raise self._refusal(user_id, handle, now)
         head, record = reply.split("|", 1)
         wrote = head[0] == "1"
         at = int(head[1:])
-        last, idle_deadline = (now, now + self._idle_ms) if wrote else self._last_seen(at, absolute)
+        last, idle_deadline = (now, now + self._idle_ms) if wrote else self.policy.last_seen(at, absolute)
         if record[0] != "L":
             return self._changed(session_id, user_id, handle, absolute, now, record, rotate, last, idle_deadline, wrote)
         _, created, _, _, roles, _, label = record.split("|", 6)
         return Session(session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
-                       absolute, now, wrote)
+                       absolute, now, wrote, ids=self.ids)
 
     def _changed(self, session_id: str, user_id: str, handle: str, absolute: int, now: int, record: str,
                  rotate: bool, last: int, idle_deadline: int, wrote: bool = True) -> Session:
         """A record that is not plainly live: rotate a privilege-changed one, honour a retired one in its grace."""
-        state, created, _, until, roles, _, label = record.split("|", 6)
+        state, created, _, until, roles, _, label = record_fields(record)
         if state == "R" and wrote:  # GETEX slid a retired record: give it back the end of its grace
             self._expire_retired(user_id, handle, int(until), now)
-        new_id = None
+        new = None
         if state == "S" and rotate:
             try:
-                new_id, after = self._rotate_id(user_id, handle, absolute, now, str(now + self._grace_ms))
+                new, after = self._rotate_id(user_id, handle, absolute, now, self.policy.grace_end(now))
             except StoreUnavailable as err:
                 if not isinstance(err.__cause__, _SLIDE_REFUSED):
                     raise
-                new_id, after = None, record  # Redis refuses the new record (maxmemory): a later request rotates
+                new, after = None, record  # Redis refuses the new record (maxmemory): a later request rotates
             if after is None:
-                raise SessionError("unknown", _REFUSALS["unknown"])
+                raise refusal("unknown")
             if after is not record:  # the new record (new roles), or the retired one if another request rotated first
-                state, created, _, until, roles, _, label = after.split("|", 6)
+                state, created, _, until, roles, _, label = record_fields(after)
         if state == "R" and now >= int(until):
-            raise SessionError("unknown", _REFUSALS["unknown"])  # replaced by a new ID, and the grace is over
-        return Session(new_id or session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
-                       absolute, now, wrote, rotated=new_id is not None, retired=state == "R")
+            raise refusal("unknown")  # replaced by a new ID, and the grace is over
+        return Session(new or session_id, user_id, label, tuple(roles.split()), int(created), last, idle_deadline,
+                       absolute, now, wrote, rotated=new is not None, retired=state == "R", ids=self.ids)
 
     def _expire_retired(self, user_id: str, handle: str, until: int, now: int) -> None:
         """A retired record lives only to the end of its grace (one more round trip, for a replaced ID only)."""
@@ -480,14 +371,14 @@ class SessionStore:
     def _rotate_id(self, user_id: str, handle: str, absolute: int, now: int, grace_end: str) -> tuple[str | None, str | None]:
         """Move the record to a fresh ID: ``(new ID, new record)``, ``(None, retired record)`` if another
         request rotated it first, ``(None, None)`` if it is gone."""
-        new_id = _new_id(user_id, absolute)
-        new_handle = session_handle(new_id)
+        fresh = self.ids.new_id(user_id, absolute)
+        new_handle = session_handle(fresh)
         keys = [self.key(user_id, h) for h in (handle, new_handle, "index", "roles")]
-        expire_at = min(now + self._idle_ms, absolute) - 1
+        expire_at = self.policy.expire_at(now, absolute)
         record = self._eval(self._rotate, keys, (handle, new_handle, expire_at, grace_end, self.key(user_id, "")))
         if record is None or record[0] == "R":
             return None, record
-        return new_id, record
+        return fresh, record
 
     def _eval(self, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> object:
         """EVALSHA ``script``, loading it on NOSCRIPT (after a Redis restart) and trying once more."""
@@ -504,62 +395,8 @@ class SessionStore:
         """Why a session is gone, from the index (one more round trip, on the refusal path only)."""
         with fail_closed("session store"):
             score = self.client.zscore(self.key(user_id, "index"), handle)
-        return _refused(score, now)
-
-    def _last_seen(self, expire_at: int, absolute: int) -> tuple[int, int]:
-        """``(last_seen, idle deadline)`` read back from a key's expire time.
-
-        In the last idle window before the absolute deadline the key expires at the absolute deadline,
-        which hides the idle one: both are then reported at their earliest, ``absolute - idle`` and ``absolute``.
-        """
-        deadline = expire_at + 1
-        return deadline - self._idle_ms, deadline
-
-
-def _refused(score: float | str | None, now: int) -> SessionError:
-    if score is None:
-        return SessionError("unknown", _REFUSALS["unknown"])
-    reason = "absolute_timeout" if now >= float(score) else "idle_timeout"
-    return SessionError(reason, _REFUSALS[reason])
+        return refused(score, now)
 
 
 def _unavailable(err: redis.RedisError) -> StoreUnavailable:
     return StoreUnavailable(message=f"the session store is unavailable ({type(err).__name__}: {err})")
-
-
-def _new_id(user_id: str, absolute: int) -> str:
-    """A fresh session ID: the user, the absolute deadline, 256 bits from the CSPRNG."""
-    return f"{user_id}.{absolute}.{secrets.token_urlsafe(SECRET_BYTES)}"
-
-
-def _parse(session_id: str) -> tuple[str, int, str]:
-    """``(user, absolute deadline in ms, handle)`` of a well-formed session ID, else ``SessionError``."""
-    match = _SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
-    if match is None:
-        raise SessionError("malformed", _REFUSALS["malformed"])
-    user_id, absolute = match.group(1, 2)
-    return user_id, int(absolute), hashlib.sha256(session_id.encode()).hexdigest()
-
-
-def _roles_text(roles: Sequence[str]) -> str:
-    if isinstance(roles, str) or any(not role or any(c.isspace() or c == "|" for c in role) for role in roles):
-        raise ValueError(f"roles are a sequence of non-empty words without spaces or '|', not {roles!r}")
-    return " ".join(roles)
-
-
-def _milliseconds(value: timedelta, name: str) -> int:
-    ms = value // timedelta(milliseconds=1)
-    if ms < 1:
-        raise ValueError(f"{name} timeout must be at least 1 ms, not {value!r}")
-    return ms
-
-
-def _now_ms() -> int:
-    """The application's clock in ms (``time.time``: the clock time-machine moves)."""
-    return time.time_ns() // 1_000_000
-
-
-def _time(ms: str | int) -> datetime:
-    """A ms timestamp as an aware UTC datetime, exactly (whole seconds, then the ms as microseconds)."""
-    seconds, millis = divmod(int(ms), 1000)
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=millis * 1000)

@@ -28,11 +28,17 @@ from authkit.web.cookie_app import (
 )
 from authkit.web.jwks import JWKS_MAX_AGE, JWKS_PATH, create_resource_app
 from authkit.web.body import json_object
+from authkit.web.fetch_metadata import add_fetch_metadata_policy
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 
 INTERNAL_TOKEN_TTL = timedelta(seconds=60)  # the longest a minted token outlives the edge session
 INTERNAL_TIMEOUT = 5.0  # seconds the BFF waits for the internal service
+#: The BFF is an API its own single-page app calls with fetch from its own origin: no flow needs the cookie
+#: on a request another site starts, not even a top-level link (the page it would open is the app, which
+#: holds no state of its own), so the cookie is Strict. A site whose pages are reached by links from mail
+#: or other sites, and render the user's state at once, keeps Lax (the cookie app's default).
+SAME_SITE = "Strict"
 
 
 def create_key_publisher(keys: KeySet) -> Flask:
@@ -88,7 +94,7 @@ def create_bff_app(
         if not cookie:
             raise SessionError("missing", "no session cookie: log in first")
         if request.method == "POST":
-            refuse_forgery(cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
+            refuse_forgery(store, cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
         g.session = store.validate(cookie)  # one round trip; slides the idle deadline
         return g.session
 
@@ -105,7 +111,7 @@ def create_bff_app(
         end_presented_session(store, request.cookies.get(COOKIE_NAME))
         session = store.create(username, roles=user.roles)
         response = jsonify(user=username, csrf_token=session.csrf_token)
-        response.headers.add("Set-Cookie", session_cookie(session.id))
+        response.headers.add("Set-Cookie", session_cookie(session.id, SAME_SITE))
         return response
 
     @app.get("/api/me")
@@ -135,14 +141,14 @@ def create_bff_app(
         session = current_session()
         store.destroy(session.id)
         response = jsonify(logged_out=True)
-        response.headers.add("Set-Cookie", clear_session_cookie())
+        response.headers.add("Set-Cookie", clear_session_cookie(SAME_SITE))
         return response
 
     @app.errorhandler(SessionError)
     def session_refused(err: SessionError) -> tuple[Response, int]:
         response = jsonify(error=err.reason, message=err.args[0])
         if request.cookies.get(COOKIE_NAME):
-            response.headers.add("Set-Cookie", clear_session_cookie())
+            response.headers.add("Set-Cookie", clear_session_cookie(SAME_SITE))
         return response, 401
 
     @app.errorhandler(CsrfRejected)
@@ -153,7 +159,8 @@ def create_bff_app(
     def store_down(err: StoreUnavailable) -> tuple[Response, int]:
         return jsonify(error=err.reason, message="the session store is unreachable"), 503
 
-    add_session_response_hooks(app)
+    add_fetch_metadata_policy(app)
+    add_session_response_hooks(app, SAME_SITE)
     return app
 
 

@@ -1,9 +1,9 @@
 """The session-cookie demo: login sets ``__Host-sid``, each request validates it in Redis, CSRF-checked POSTs.
 
 Every failure is a typed answer, never a 500: an unknown or tampered cookie is 401 (and the
-cookie is cleared), a failed Origin or CSRF-token check is 403, an unreachable store is 503.
-A state-changing request is checked (Origin, then the CSRF token bound to the cookie) before the
-store is touched, so a forged one writes nothing, not even a slide. The trusted origins are
+cookie is cleared), a cross-site request (Fetch Metadata), a failed Origin or CSRF-token check is
+403, an unreachable store is 503. A state-changing request is checked (``Sec-Fetch-Site``, then
+Origin, then the CSRF token bound to the cookie) before the store is touched, so a forged one writes nothing, not even a slide. The trusted origins are
 configuration (``trusted_origins``, kept in ``app.config["TRUSTED_ORIGINS"]``): until one is
 listed, every state-changing request is refused.
 """
@@ -24,8 +24,9 @@ from werkzeug.http import dump_cookie
 
 from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
 from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
-from authkit.state.sessions import Session, SessionStore, session_csrf_token
+from authkit.state.sessions import Session, SessionStore
 from authkit.web.body import json_object
+from authkit.web.fetch_metadata import add_fetch_metadata_policy
 
 COOKIE_NAME = "__Host-sid"  # __Host-: the browser insists on Secure, Path=/ and no Domain
 CSRF_HEADER = "X-CSRF-Token"
@@ -77,12 +78,14 @@ def refuse_untrusted_origin(origin: str | None, allowed: Collection[str]) -> Non
         raise CsrfRejected(reason, _NO_TRUSTED_ORIGIN if not allowed else _CSRF_MESSAGES[reason])
 
 
-def refuse_forgery(cookie: str, sent_token: str | None, origin: str | None, allowed: Collection[str]) -> None:
+def refuse_forgery(store: SessionStore, cookie: str, sent_token: str | None, origin: str | None,
+                   allowed: Collection[str]) -> None:
     """Raise ``CsrfRejected`` unless a state-changing request has a trusted origin and the cookie's CSRF token.
 
-    Needs only the request: the token is bound to the session ID, so a forgery is refused before the store is touched.
+    Needs only the request and the store's key: the token is an HMAC of the session ID, so a forgery is
+    refused before Redis is touched.
     """
-    reason = csrf_reason(session_csrf_token(cookie), sent_token, origin, allowed)
+    reason = csrf_reason(store.csrf_token(cookie), sent_token, origin, allowed)
     if reason is not None:
         raise CsrfRejected(reason, _NO_TRUSTED_ORIGIN if not allowed else _CSRF_MESSAGES[reason])
 
@@ -169,7 +172,7 @@ def create_cookie_app(
             if not cookie:
                 raise SessionError("missing", "no session cookie: log in first")
             if request.method == "POST":  # before the store: a forged request must not even slide the session
-                refuse_forgery(cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
+                refuse_forgery(store, cookie, request.headers.get(CSRF_HEADER), origin(), app.config["TRUSTED_ORIGINS"])
             g.session = store.validate(cookie)
             return view(*args, **kwargs)
 
@@ -297,6 +300,7 @@ def create_cookie_app(
     def http_error(err: HTTPException) -> Response:
         return _error(err.code or 500, err.name.lower().replace(" ", "_"), err.description or err.name)
 
+    add_fetch_metadata_policy(app)
     add_session_response_hooks(app, same_site)
     return app
 

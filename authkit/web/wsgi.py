@@ -63,11 +63,16 @@ def _redis(env: Environment) -> redis.Redis:
 
 
 def _session_store(env: Environment) -> SessionStore:
-    """The session store on the shared Redis; call it once every other setting has been read."""
+    """The session store on the shared Redis; call it once every other setting has been read.
+
+    ``AUTHKIT_SESSION_KEY`` seals the session IDs: every worker needs the same one to read the others'
+    cookies (changing it logs everyone out).
+    """
     idle = env.seconds("AUTHKIT_SESSION_IDLE", DEFAULT_IDLE)
     absolute = env.seconds("AUTHKIT_SESSION_ABSOLUTE", DEFAULT_ABSOLUTE)
     slide = env.choice("AUTHKIT_SESSION_SLIDE", SLIDE_POLICIES, "always")
-    return SessionStore(_redis(env), idle=idle, absolute=absolute, slide=slide)
+    key = env.secret_key("AUTHKIT_SESSION_KEY")
+    return SessionStore(_redis(env), idle=idle, absolute=absolute, slide=slide, cookie_key=key)
 
 
 def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:

@@ -9,6 +9,8 @@ endpoints left unprotected on purpose. Never deploy any of it.
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from authkit.errors import SessionError, TokenError
 from authkit.login.passwords import ScryptCost, verify_login
 from authkit.state.refresh import TokenService
 from authkit.state.sessions import SessionStore
+from authkit.web.body import json_object
 from authkit.web.cookie_app import COOKIE_NAME, DemoUser, origin_reason, request_origin, session_cookie
 
 #: The page's one bug: ``q`` is written into the HTML unescaped (a reflected XSS sink).
@@ -61,16 +64,29 @@ APP_JS = """window.bank = {
 };
 """
 
+REPORT_GROUP = "csp-endpoint"  # the Reporting-Endpoints name a policy's report-to refers to
+
+
+def _kebab(body: dict[str, Any]) -> dict[str, Any]:
+    """A Reporting API CSP report body (camelCase: ``effectiveDirective``, ``documentURL``) in report-uri's names."""
+    names = {"documentURL": "document-uri", "blockedURL": "blocked-uri"}
+    return {names.get(k, re.sub(r"(?<=[a-z])([A-Z])", r"-\1", k).lower()): v for k, v in body.items()}
+
+
 REFRESH_COOKIE = "__Secure-rt"  # __Secure-: the browser insists on Secure; Path is narrowed to the refresh endpoint
 ACCOUNT_COOKIE = "__Host-acct"
 #: The four cookies of the SameSite experiment: identical but for their SameSite attribute.
 SAME_SITE_COOKIES = {"strict": "SameSite=Strict", "lax": "SameSite=Lax", "none": "SameSite=None", "unset": ""}
-#: Attempts at a ``__Host-`` cookie, each breaking one rule of the prefix (the first breaks none).
+#: Attempts at a ``__Host-`` cookie, each breaking one rule of the prefix (the first breaks none), then the same
+#: for ``__Host-Http-``, whose one extra rule is ``HttpOnly``.
 HOST_PREFIX_ATTEMPTS = {
     "__Host-ok": "Secure; Path=/",
     "__Host-domain": "Secure; Path=/; Domain={host}",
     "__Host-insecure": "Path=/",
     "__Host-path": "Secure; Path=/lab",
+    # __Host-Http- (draft-ietf-httpbis-layered-cookies): a __Host- cookie that must also be HttpOnly, so set by a response, never by script
+    "__Host-Http-ok": "Secure; HttpOnly; Path=/",
+    "__Host-Http-script": "Secure; Path=/",
 }
 
 #: scrypt cost of the lab's accounts: 2**10, not the course's 2**17, so a login takes milliseconds, not a second.
@@ -107,7 +123,7 @@ def create_refresh_cookie_app(service: TokenService, users: Mapping[str, Any],
     @app.post("/login")
     def login() -> Response | tuple[Response, int]:
         """Password in, access token in the body, refresh token in an HttpOnly cookie."""
-        body = request.get_json(silent=True) or {}
+        body = json_object() or {}  # never get_json: deeply nested JSON would be a RecursionError, a 500
         user = users.get(body.get("username")) if isinstance(body.get("username"), str) else None
         password = body.get("password")
         if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None, LAB_COST):
@@ -142,6 +158,8 @@ def create_bank_app(state: BankState, store: SessionStore, users: Mapping[str, D
         policy = state.policy(nonce) if state.policy else None
         if policy:
             response.headers["Content-Security-Policy"] = policy
+            if "report-to " in policy:  # the Reporting API: the endpoint the policy's report-to names
+                response.headers["Reporting-Endpoints"] = f'{REPORT_GROUP}="/csp-report"'
         return response
 
     @app.get("/static/app.js")
@@ -150,11 +168,19 @@ def create_bank_app(state: BankState, store: SessionStore, users: Mapping[str, D
 
     @app.post("/csp-report")
     def csp_report() -> tuple[str, int]:
-        """Collect the browser's CSP violation reports (``report-uri``)."""
-        body = request.get_json(force=True, silent=True) or {}
+        """Collect the browser's CSP violation reports: ``report-uri``'s, and the Reporting API's (``report-to``)."""
+        try:  # application/csp-report is JSON under another name: parse it whatever the type says
+            body = json.loads(request.get_data(cache=False)) if (request.content_length or 0) <= 64 * 1024 else None
+        except (ValueError, RecursionError):
+            return "", 400  # not JSON, or nested too deep for the parser
+        if isinstance(body, list):  # the Reporting API (application/reports+json): a batch of typed reports
+            for item in body:
+                if isinstance(item, dict) and item.get("type") == "csp-violation" and isinstance(item.get("body"), dict):
+                    state.reports.append({**_kebab(item["body"]), "via": "report-to"})
+            return "", 204
         report = body.get("csp-report") if isinstance(body, dict) else None
         if isinstance(report, dict):
-            state.reports.append(report)
+            state.reports.append({**report, "via": "report-uri"})
         return "", 204
 
     @app.route("/lab/echo", methods=["GET", "POST"])

@@ -129,6 +129,27 @@ def csp_matrix(lab: Lab) -> list[list[str]]:
     return rows
 
 
+def csp_reporting(lab: Lab) -> list[list[str]]:
+    """One injection under three ways of asking for reports: which channel Chromium used (recorded by the bank)."""
+    lab.reset()
+    strict = "script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
+    ways = {"report-uri": "; report-uri /csp-report", "report-to (Reporting-Endpoints)": "; report-to csp-endpoint",
+            "both": "; report-uri /csp-report; report-to csp-endpoint"}
+    rows = []
+    with lab.victim() as browser:
+        page = browser.new_page()
+        for name, directives in ways.items():
+            run = str(next(_runs))
+            lab.state.policy = lambda nonce, d=directives: strict.format(nonce=nonce) + d
+            page.goto(lab.link(attacker.inline_script(lab.collect_url)) + f"&run={run}")
+            mine = lambda: [r for r in lab.state.reports if f"run={run}" in str(r.get("document-uri", ""))]
+            until(mine, f"a CSP report for {name}")
+            time.sleep(0.5)  # a second report through the other channel, if the browser sends one
+            rows.append([name, ", ".join(sorted({r["via"] for r in mine()})), mine()[0].get("effective-directive", "?")])
+    lab.state.policy = None
+    return rows
+
+
 def navigation_exfiltration(lab: Lab, policy: Callable[[str], str]) -> dict[str, list[str]]:
     """Under ``policy``, an injected script tries fetch, an image and a navigation: what arrived, what was reported."""
     lab.reset()
@@ -173,7 +194,7 @@ def _echoed(lab: Lab, case: str, since: int = 0) -> Hit:
 # --- 4. __Host- ----------------------------------------------------------------------------------
 
 def host_prefix_attempts(lab: Lab, page: Any) -> dict[str, str]:
-    """The bank sets four ``__Host-`` cookies, three breaking a rule: which ones the browser sends back."""
+    """The bank sets six prefixed cookies, four breaking a rule: which ones the browser sends back."""
     since = len(lab.bank.hits)
     page.goto(f"{lab.bank_named_url}/lab/host-prefix/set")
     page.goto(f"{lab.bank_named_url}/lab/echo?case=prefix")
@@ -216,7 +237,12 @@ def overwrite_attempts(lab: Lab) -> list[list[str]]:
 # --- 5. CSRF -------------------------------------------------------------------------------------
 
 def csrf_attacks(lab: Lab) -> list[list[str]]:
-    """Alice is logged in to the cookie app; two attacker pages POST a transfer to two endpoints."""
+    """Alice is logged in to the cookie app; two attacker pages POST a transfer to two endpoints.
+
+    Each row is what the bank recorded: the ``Sec-Fetch-Site`` Chromium sent, whether the session cookie
+    came along, and the answer: the cookie app's Fetch Metadata policy refuses the cross-site POST first,
+    its Origin check the same-site one; the unprotected endpoint has neither.
+    """
     lab.reset()
     rows = []
     with lab.victim() as browser:
