@@ -382,3 +382,10 @@ def test_a_retry_through_a_service_whose_clock_is_ahead_revokes_nothing(real_red
     with time_machine.travel(time.time() + 60, tick=True):
         assert ahead.refresh(first.refresh_token).refresh_token == rotated.refresh_token, "a retry, not a reuse"
     assert right.refresh(rotated.refresh_token).access_token, "the head is alive"
+
+
+def test_logins_in_the_same_millisecond_end_oldest_first(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, max_logins=2)
+    pairs = [service.login("alice", device=f"device {n}") for n in range(6)]  # the clock is frozen
+    assert [login.device for login in service.logins("alice")] == ["device 4", "device 5"]
+    assert [refused(service.refresh, pair.refresh_token) for pair in pairs[:4]] == ["revoked"] * 4

@@ -18,7 +18,8 @@ local now, idle, deadline = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[
 redis.call('HSET', KEYS[1], 'state', 'active', 'cur', ARGV[1], 'prev', '', 'prev_until', 0, 'rep', 0,
            'seen', now, 'abs', deadline, 'ver', ver, 'scope', ARGV[5], 'created', now, 'device', ARGV[8])
 redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, deadline))
-redis.call('ZADD', KEYS[3], now, ARGV[6])
+local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')  -- ties broken by arrival: oldest first
+redis.call('ZADD', KEYS[3], math.max(now, tonumber(last[2] or now - 1) + 1), ARGV[6])
 local live = {}
 for _, fam in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   local f = redis.call('HMGET', ARGV[7] .. fam, 'state', 'ver', 'seen', 'abs')
