@@ -11,7 +11,8 @@ from __future__ import annotations
 # KEYS: family hash, user's version, user's index of families.
 # ARGV: first jti, now ms, idle ms, deadline ms, scope, family id, family key base, device, max logins
 # (0: no limit), hold ms (how long a revoked family's marker outlives it), revoked-marker key base.
-# Opens the family, indexes it, and ends the oldest live ones beyond the limit; returns the version.
+# Opens the family, indexes it, forgets the families that must have ended, and with a limit walks the
+# rest (at most the limit and those ended since) to end the oldest live ones beyond it; returns the version.
 START_SCRIPT = """
 local ver = redis.call('GET', KEYS[2]) or '0'
 local now, idle, deadline = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -20,17 +21,18 @@ redis.call('HSET', KEYS[1], 'state', 'active', 'cur', ARGV[1], 'prev', '', 'prev
 redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, deadline))
 local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')  -- ties broken by arrival: oldest first
 redis.call('ZADD', KEYS[3], math.max(now, tonumber(last[2] or now - 1) + 1), ARGV[6])
-local live = {}
-for _, fam in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  local f = redis.call('HMGET', ARGV[7] .. fam, 'state', 'ver', 'seen', 'abs')
-  if f[1] == 'active' and f[2] == ver and now < tonumber(f[4]) and now < tonumber(f[3]) + idle then
-    table.insert(live, fam)
-  else
-    redis.call('ZREM', KEYS[3], fam)
-  end
-end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', 2 * now - deadline)  -- started a lifetime ago: over
 local limit = tonumber(ARGV[9])
-if limit > 0 then
+if limit > 0 then  -- without a limit, no walk: a login stays O(log n)
+  local live = {}
+  for _, fam in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local f = redis.call('HMGET', ARGV[7] .. fam, 'state', 'ver', 'seen', 'abs')
+    if f[1] == 'active' and f[2] == ver and now < tonumber(f[4]) and now < tonumber(f[3]) + idle then
+      table.insert(live, fam)
+    else
+      redis.call('ZREM', KEYS[3], fam)
+    end
+  end
   for i = 1, #live - limit do  -- oldest first (ZRANGE is by start time)
     redis.call('HSET', ARGV[7] .. live[i], 'state', 'revoked')
     redis.call('DEL', ARGV[7] .. live[i] .. ':next')
