@@ -73,6 +73,15 @@ class Environment:
             raise ConfigError("invalid", name, f"{value[:40]!r} seconds is more than {MAX_SECONDS} (about 100 years)")
         return timedelta(seconds=int(value))
 
+    def count(self, name: str, default: int) -> int:
+        """A whole number (0 or more), ``default`` if unset."""
+        value = self.text(name, example=str(default), default="")
+        if not value:
+            return default
+        if not value.isascii() or not value.isdigit() or len(value) > 9:
+            raise ConfigError("invalid", name, f"{value!r} is not a whole number (0 to 999999999)")
+        return int(value)
+
     def scrypt_cost(self, name: str = "AUTHKIT_SCRYPT_LOG2_N") -> ScryptCost:
         """scrypt's cost for password hashes, given as log2 of N; OWASP's minimum (17) if unset."""
         value = self.text(name, example=str(DEFAULT_COST.log2_n), default="")

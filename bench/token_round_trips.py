@@ -34,6 +34,8 @@ from authkit.state.revocation import deny_key
 NAME = "token_round_trips"
 ISSUER, AUDIENCE = "https://auth.example", "api"
 TRIPS_NOTES = {"verify, new conn.": "HELLO, the durability check's EVAL, MGET: once per new connection",
+               "refresh, repeat within the grace": "the same EVALSHA: the sealed successor, counted",
+               "list logins": "one EVALSHA: the user's index, each family's hash",
                "verify, new conn., no check": "HELLO, MGET",
                "logout (family + denylist)": "one EVALSHA for the family, one SET for the denylist"}
 Prepare = Callable[[], Callable[[], object]]
@@ -73,7 +75,16 @@ def on_a_new_connection(service: TokenService) -> Prepare:
     return prepare
 
 
-def operations(client: redis.Redis, service: TokenService, unchecked: TokenService) -> dict[str, Prepare]:
+def repeat_op(service: TokenService) -> Prepare:
+    def prepare() -> Callable[[], object]:
+        token = service.login("alice").refresh_token
+        service.refresh(token)  # rotated: presenting it again is a repeat
+        return lambda: service.refresh(token)
+    return prepare
+
+
+def operations(client: redis.Redis, service: TokenService, unchecked: TokenService,
+               graced: TokenService) -> dict[str, Prepare]:
     """Each entry prepares fresh state and returns the one call to measure."""
     guards = {name: AccessGuard(service.verifier, name, RevocationStore(client)) for name in STRATEGIES}
 
@@ -84,11 +95,13 @@ def operations(client: redis.Redis, service: TokenService, unchecked: TokenServi
     return {
         "login (new family)": lambda: lambda: service.login("alice"),
         "refresh (rotate)": refresh_op(service),
+        "refresh, repeat within the grace": repeat_op(graced),
         **{f"verify: {name}": verify_op(service, guard) for name, guard in guards.items()},
         "verify, new conn.": on_a_new_connection(service),
         "verify, new conn., no check": on_a_new_connection(unchecked),
         "logout (family + denylist)": logout,
         "logout-everywhere": lambda: lambda: service.logout_all("alice"),
+        "list logins": lambda: (service.login("alice"), lambda: service.logins("alice"))[1],
     }
 
 
@@ -131,11 +144,11 @@ def rows(bench: Bench) -> list[Row]:
     keys = KeySet(SigningKey.generate("EdDSA"))
     service = build(client, keys)
     unchecked = build(connect(bench.server.url, detect_rollback=False), keys)
+    graced = build(client, keys, grace=GRACE)
     found = [Row(NAME, name, float(round_trips(client, prepare)), "round trips", note=TRIPS_NOTES.get(name, ""))
-             for name, prepare in operations(client, service, unchecked).items()]
+             for name, prepare in operations(client, service, unchecked, graced).items()]
     found.append(Row(NAME, "one denylist entry", float(denylist_entry_bytes(client, service)), "bytes",
                      note="MEMORY USAGE; kept until the token's exp: a million revoked tokens ≈ that many MB"))
-    graced = build(client, keys, grace=GRACE)
     compared = side_by_side({"verify denylist+version, no durability check": checked_verify(unchecked),
                              "verify denylist+version, with the durability check": checked_verify(service)},
                             rounds=bench.rounds, server=client, progress=bench.progress("durability check"))

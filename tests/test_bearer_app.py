@@ -236,13 +236,16 @@ def test_refresh_tokens_are_signed_and_verified_with_the_refresh_keys() -> None:
 # --- flows on both Redis backends ------------------------------------------------------------------
 
 
-def test_refresh_rotates_and_reuse_kills_the_family(fresh_api: str) -> None:
-    with time_machine.travel(time.time(), tick=False) as clock:
+def test_refresh_rotates_and_reuse_kills_the_family(redis_client: redis.Redis) -> None:
+    with time_machine.travel(time.time(), tick=False) as clock, \
+            serve(make_app({"GRACE": timedelta(milliseconds=300)}, redis_client=redis_client)) as running:
+        fresh_api = running.url
         first = login(fresh_api)
         second = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
         assert second.status_code == 200 and second.headers["Cache-Control"] == "no-store"
         assert requests.get(f"{fresh_api}/me", headers=bearer(second.json()["access_token"]), timeout=5).ok
         clock.shift(GRACE + timedelta(milliseconds=1))  # a repeat within the grace is a retry, not a reuse
+        time.sleep(0.35)  # the grace is timed by Redis's clock: on a real server, real time must pass
         replay = requests.post(f"{fresh_api}/refresh", json={"refresh_token": first["refresh_token"]}, timeout=5)
         assert replay.json()["error_description"] == "refresh token refused: reused"
         newest = requests.post(f"{fresh_api}/refresh", json={"refresh_token": second.json()["refresh_token"]},
@@ -411,3 +414,98 @@ def test_www_authenticate_builds_rfc6750_challenges() -> None:
 def test_the_replaced_overlap_setting_is_refused_not_ignored() -> None:
     with pytest.raises(ValueError, match="OVERLAP was replaced by GRACE"):
         create_app({"OVERLAP": timedelta(seconds=5)}, redis_client=connect(fresh=True))
+
+
+# --- logins as a user sees them: list, end one, a bound per user; scope from the roles now ----------
+
+
+def test_a_user_lists_their_logins_and_ends_one(fresh_api: str) -> None:
+    phone = requests.post(f"{fresh_api}/login", json=ALICE, headers={"User-Agent": "Firefox on a phone"},
+                          timeout=10).json()
+    laptop = login(fresh_api)
+    listed = requests.get(f"{fresh_api}/logins", headers=bearer(laptop["access_token"]), timeout=5)
+    assert listed.status_code == 200 and listed.headers["Cache-Control"] == "no-store"
+    logins = listed.json()["logins"]
+    assert [(each["device"], each["current"]) for each in logins] == [
+        ("Firefox on a phone", False), (requests.utils.default_user_agent(), True)]
+    assert all(each["created"] <= each["last_used"] < each["ends"] for each in logins)
+    ended = requests.delete(f"{fresh_api}/logins/{logins[0]['id']}", headers=bearer(laptop["access_token"]), timeout=5)
+    assert ended.status_code == 204
+    refused = requests.post(f"{fresh_api}/refresh", json={"refresh_token": phone["refresh_token"]}, timeout=5)
+    assert refused.json()["error_description"] == "refresh token refused: revoked"
+    assert requests.get(f"{fresh_api}/me", headers=bearer(phone["access_token"]), timeout=5).status_code == 401
+    after = requests.get(f"{fresh_api}/logins", headers=bearer(laptop["access_token"]), timeout=5).json()["logins"]
+    assert [each["id"] for each in after] == [logins[1]["id"]]
+
+
+@pytest.mark.parametrize("login_id", ["already-ended", "x" * 65, "%7Bbraces%7D", "..", "a%00b"])
+def test_ending_a_login_that_is_not_yours_or_not_live_is_404(fresh_api: str, login_id: str) -> None:
+    mine = login(fresh_api)
+    if login_id == "already-ended":
+        login_id = requests.get(f"{fresh_api}/logins", headers=bearer(mine["access_token"]), timeout=5).json()[
+            "logins"][0]["id"]
+        requests.delete(f"{fresh_api}/logins/{login_id}", headers=bearer(login(fresh_api)["access_token"]), timeout=5)
+    answer = requests.delete(f"{fresh_api}/logins/{login_id}", headers=bearer(login(fresh_api)["access_token"]),
+                             timeout=5)
+    assert answer.status_code == 404, answer.text
+
+
+def test_another_users_login_cannot_be_ended(fresh_api: str) -> None:
+    alice = login(fresh_api)
+    alice_login = requests.get(f"{fresh_api}/logins", headers=bearer(alice["access_token"]), timeout=5).json()[
+        "logins"][0]["id"]
+    root = login(fresh_api, ROOT)
+    assert requests.delete(f"{fresh_api}/logins/{alice_login}", headers=bearer(root["access_token"]),
+                           timeout=5).status_code == 404
+    assert requests.get(f"{fresh_api}/me", headers=bearer(alice["access_token"]), timeout=5).ok
+
+
+def test_logins_beyond_the_limit_end_the_oldest(redis_client: redis.Redis) -> None:
+    with serve(make_app({"MAX_LOGINS": 2}, redis_client=redis_client)) as running:
+        oldest, middle, newest = (login(running.url) for _ in range(3))
+        refused = requests.post(f"{running.url}/refresh", json={"refresh_token": oldest["refresh_token"]}, timeout=5)
+        assert refused.json()["error_description"] == "refresh token refused: revoked"
+        assert requests.get(f"{running.url}/me", headers=bearer(oldest["access_token"]), timeout=5).status_code == 401
+        assert requests.post(f"{running.url}/refresh", json={"refresh_token": middle["refresh_token"]},
+                             timeout=5).status_code == 200
+        listed = requests.get(f"{running.url}/logins", headers=bearer(newest["access_token"]), timeout=5).json()
+        assert len(listed["logins"]) == 2
+
+
+def test_a_demoted_user_gets_a_demoted_token_at_the_next_refresh(redis_client: redis.Redis) -> None:
+    from authkit.login.passwords import hash_password
+    from authkit.web.bearer_app import User
+
+    users = {"root": User(hash_password(ROOT["password"], TEST_COST), "read admin")}
+    with serve(make_app({"USERS": users}, redis_client=redis_client)) as running:
+        tokens = login(running.url, ROOT)
+        assert requests.get(f"{running.url}/admin", headers=bearer(tokens["access_token"]), timeout=5).ok
+        users["root"] = users["root"]._replace(scope="read")  # the directory demotes root
+        tokens = requests.post(f"{running.url}/refresh", json={"refresh_token": tokens["refresh_token"]},
+                               timeout=5).json()
+        assert tokens["scope"] == "read"
+        assert requests.get(f"{running.url}/admin", headers=bearer(tokens["access_token"]), timeout=5).status_code == 403
+
+
+def test_bearer_lifetimes_and_the_login_limit_are_settings(redis_server: LocalRedisServer, tmp_path) -> None:
+    from authkit.config import ConfigError, write_key_file
+    from authkit.web import wsgi
+
+    write_key_file(tmp_path / "signing.jwks", SigningKey.generate("EdDSA", kid="access"))
+    write_key_file(tmp_path / "refresh.jwks", SigningKey.generate("HS256", kid="rt"))
+    env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": str(tmp_path / "signing.jwks"),
+           "AUTHKIT_REFRESH_KEYS": str(tmp_path / "refresh.jwks"), "AUTHKIT_ISSUER": "https://auth.example",
+           "AUTHKIT_AUDIENCE": "api", "AUTHKIT_SCRYPT_LOG2_N": "10"}
+    default = wsgi.bearer_api(env).config
+    assert (default["REFRESH_TTL"], default["REFRESH_ABSOLUTE"], default["REFRESH_CLIENT"], default["MAX_LOGINS"]) == (
+        timedelta(days=14), timedelta(days=30), "public", 10)
+    app = wsgi.bearer_api({**env, "AUTHKIT_ACCESS_TTL": "300", "AUTHKIT_REFRESH_TTL": "3600",
+                           "AUTHKIT_REFRESH_ABSOLUTE": "86400", "AUTHKIT_REFRESH_CLIENT": "confidential",
+                           "AUTHKIT_MAX_LOGINS": "0"})
+    families = app.extensions["authkit.bearer"].families
+    assert (families.idle, families.absolute, families.kind, families.max_logins, families.access_ttl) == (
+        timedelta(hours=1), timedelta(days=1), "confidential", None, timedelta(minutes=5))
+    for bad in ({"AUTHKIT_REFRESH_CLIENT": "browser"}, {"AUTHKIT_MAX_LOGINS": "-1"},
+                {"AUTHKIT_REFRESH_CLIENT": "confidential", "AUTHKIT_REFRESH_ABSOLUTE": "60"}):
+        with pytest.raises(ConfigError):
+            wsgi.bearer_api({**env, **bad})

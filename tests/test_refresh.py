@@ -14,7 +14,7 @@ from redis.crc import key_slot
 from authkit.errors import StoreUnavailable, TokenError
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.state.redis import connect, free_port
-from authkit.state.refresh import NaiveRotation, RefreshFamilies, TokenService, unseal
+from authkit.state.refresh import CONFIDENTIAL, PUBLIC, NaiveRotation, RefreshFamilies, TokenService, unseal
 from authkit.state.revocation import (
     DENYLIST_AND_VERSION,
     AccessGuard,
@@ -107,10 +107,11 @@ def test_within_the_grace_every_repeat_gets_the_same_successor(redis_client: red
 
 
 def test_after_the_grace_a_repeat_is_reuse_again(redis_client: redis.Redis, clock) -> None:
-    service = make_service(redis_client, grace=timedelta(seconds=30))
+    service = make_service(redis_client, grace=timedelta(milliseconds=300))
     first = service.login("alice")
     newest = service.refresh(first.refresh_token)
-    clock.shift(timedelta(seconds=30))
+    clock.shift(timedelta(seconds=1))  # fakeredis's TIME follows this clock...
+    time.sleep(0.35)  # ...a real server's, the real one: the grace is timed by Redis
     assert refused(service.refresh, first.refresh_token) == "reused"
     assert refused(service.refresh, newest.refresh_token) == "revoked"
 
@@ -122,7 +123,9 @@ def test_a_repeat_does_not_rotate_again(redis_client: redis.Redis) -> None:
     successor = service.refresh(first.refresh_token)
     before = service.families.state("alice", family)
     assert service.refresh(first.refresh_token).refresh_token == successor.refresh_token
-    assert service.families.state("alice", family) == before
+    after = service.families.state("alice", family)
+    assert (after.pop("rep"), before.pop("rep")) == ("1", "0"), "the repeat is counted"
+    assert after == before
 
 
 def test_only_the_token_rotated_last_has_a_grace(redis_client: redis.Redis) -> None:
@@ -178,7 +181,7 @@ def test_no_grace_by_default(service: TokenService) -> None:
 
 
 def test_idle_lifetime_ends_an_unused_family(redis_client: redis.Redis, clock) -> None:
-    service = make_service(redis_client, idle=timedelta(hours=1))
+    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3), kind=CONFIDENTIAL)
     pair = service.login("alice")
     clock.shift(timedelta(minutes=59))
     pair = service.refresh(pair.refresh_token)  # used in time: the idle clock restarts
@@ -189,7 +192,7 @@ def test_idle_lifetime_ends_an_unused_family(redis_client: redis.Redis, clock) -
 
 
 def test_absolute_lifetime_ends_even_an_active_family(redis_client: redis.Redis, clock) -> None:
-    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3))
+    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3), kind=CONFIDENTIAL)
     pair = service.login("alice")
     for _ in range(3):
         clock.shift(timedelta(minutes=50))
@@ -267,8 +270,12 @@ def test_unreachable_redis_fails_closed() -> None:
         service.refresh(refresh_token)
 
 
-def test_the_course_model_of_the_script_agrees_with_the_script(redis_client: redis.Redis) -> None:
-    """Notebook 04's plain-Python rule (the exercise's reference) decides exactly as the Lua script does."""
+def test_the_course_model_of_the_script_agrees_with_the_script(fake_redis: redis.Redis) -> None:
+    """Notebook 04's plain-Python rule (the exercise's reference) decides exactly as the Lua script does.
+
+    With one clock, as the model has: fakeredis's TIME follows the travelled clock, to the millisecond.
+    """
+    redis_client = fake_redis
     from authkit.course.exercises.nb04 import (
         HOUR,
         ROTATION_CASES,
@@ -282,8 +289,9 @@ def test_the_course_model_of_the_script_agrees_with_the_script(redis_client: red
         if family:
             redis_client.hset(key, mapping={**family, "ver": "0", "scope": ""})
             redis_client.set(f"{key}:next", "sealed")  # what the rotation to `cur` left for its grace
-        args = [presented, "new", "sealed", now_ms, HOUR, options.get("grace_ms", 0)]
-        decided = script(keys=[key, version_key("alice"), f"{key}:next"], args=args)[0]
+        args = [presented, "new", "sealed", now_ms, HOUR, options.get("grace_ms", 0), 3, 60_000]
+        with time_machine.travel(now_ms / 1000, tick=False):
+            decided = script(keys=[key, version_key("alice"), f"{key}:next", f"{key}:gone"], args=args)[0]
         expected = rotation_outcome(family, presented, now_ms, idle_ms=HOUR, **options)
         assert decided == expected, (number, family, presented, now_ms, options)
 
@@ -293,3 +301,91 @@ def test_a_subject_that_cannot_name_keys_is_a_malformed_token(service: TokenServ
     assert refused(service.refresh, braces) == "malformed"
     with pytest.raises(ValueError):
         service.login("a{b}")
+
+
+# --- lifetime per kind of client, scope from the user's roles, bounded grace, one clock --------------
+
+
+def test_by_default_a_family_ends_when_its_first_token_would_have(redis_client: redis.Redis, clock) -> None:
+    """A browser (public) client: rotation never stretches the login past the first token's lifetime."""
+    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3))
+    pair = service.login("alice")
+    for _ in range(2):
+        clock.shift(timedelta(minutes=25))
+        pair = service.refresh(pair.refresh_token)  # used every 25 minutes: never idle
+    clock.shift(timedelta(minutes=10, seconds=1))  # 1 h 00 min 01 s after login
+    assert refused(service.refresh, pair.refresh_token) == "expired"
+    assert service.families.kind == PUBLIC
+
+
+def test_a_confidential_family_slides_but_not_past_its_cap(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, idle=timedelta(hours=1), absolute=timedelta(hours=3), kind=CONFIDENTIAL)
+    pair = service.login("alice")
+    clock.shift(timedelta(minutes=50))
+    pair = service.refresh(pair.refresh_token)
+    clock.shift(timedelta(minutes=50))  # 1 h 40 min after login: alive, the idle lifetime slid
+    assert service.refresh(pair.refresh_token).access_token
+
+
+def test_a_refresh_takes_the_scope_the_user_has_now(redis_client: redis.Redis) -> None:
+    roles = {"root": "read admin"}
+    service = make_service(redis_client)
+    service.scopes = roles.get
+    pair = service.login("root")
+    assert pair.scope == "read admin"
+    roles["root"] = "read"  # demoted: the next access token says so
+    pair = service.refresh(pair.refresh_token)
+    assert (pair.scope, service.guard.check(pair.access_token)["scope"]) == ("read", "read")
+    del roles["root"]  # and an account that is gone refreshes no more
+    assert refused(service.refresh, pair.refresh_token) == "revoked"
+    assert refused(service.guard.check, pair.access_token) == "revoked"
+
+
+def test_logout_refuses_the_access_tokens_a_repeat_handed_out(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30))
+    first = service.login("alice")
+    rotated, repeated = service.refresh(first.refresh_token), service.refresh(first.refresh_token)
+    assert rotated.access_token != repeated.access_token
+    service.logout(service.guard.check(rotated.access_token))
+    assert refused(service.guard.check, repeated.access_token) == "revoked"
+    assert refused(service.guard.check, first.access_token) == "revoked"
+
+
+def test_repeats_beyond_the_bound_are_a_reuse(redis_client: redis.Redis) -> None:
+    service = make_service(redis_client, grace=timedelta(seconds=30), grace_repeats=2)
+    first = service.login("alice")
+    pairs = [service.refresh(first.refresh_token) for _ in range(3)]  # the rotation, then 2 repeats
+    assert len({pair.refresh_token for pair in pairs}) == 1
+    assert refused(service.refresh, first.refresh_token) == "reused"
+    assert [refused(service.guard.check, pair.access_token) for pair in pairs] == ["revoked"] * 3
+
+
+@pytest.mark.real_redis
+def test_a_service_clock_behind_redis_by_more_than_the_grace_revokes_nothing(real_redis: redis.Redis) -> None:
+    """The sealed successor's expiry and the grace are both on Redis's clock, whatever the service's says."""
+    service = make_service(real_redis, grace=timedelta(seconds=10))
+    with time_machine.travel(time.time() - 60, tick=True):  # this service's clock is a minute late
+        first = service.login("alice")
+        rotated = service.refresh(first.refresh_token)
+        assert service.refresh(first.refresh_token).refresh_token == rotated.refresh_token, "a retry, not a reuse"
+        assert service.refresh(rotated.refresh_token).access_token
+
+
+@pytest.mark.real_redis
+def test_a_retry_through_a_service_whose_clock_is_ahead_revokes_nothing(real_redis: redis.Redis) -> None:
+    """One service rotates; the retry reaches another whose clock is a minute ahead, past the grace by its own."""
+    right = make_service(real_redis, grace=timedelta(seconds=10))
+    ahead = TokenService(right.issuer, right.verifier, RefreshFamilies(real_redis, grace=timedelta(seconds=10)),
+                         right.guard)
+    first = right.login("alice")
+    rotated = right.refresh(first.refresh_token)
+    with time_machine.travel(time.time() + 60, tick=True):
+        assert ahead.refresh(first.refresh_token).refresh_token == rotated.refresh_token, "a retry, not a reuse"
+    assert right.refresh(rotated.refresh_token).access_token, "the head is alive"
+
+
+def test_logins_in_the_same_millisecond_end_oldest_first(redis_client: redis.Redis, clock) -> None:
+    service = make_service(redis_client, max_logins=2)
+    pairs = [service.login("alice", device=f"device {n}") for n in range(6)]  # the clock is frozen
+    assert [login.device for login in service.logins("alice")] == ["device 4", "device 5"]
+    assert [refused(service.refresh, pair.refresh_token) for pair in pairs[:4]] == ["revoked"] * 4

@@ -20,7 +20,7 @@ import requests
 from authkit.errors import StoreUnavailable, TokenError
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.state.redis import LocalRedisServer
-from authkit.state.refresh import GRACE, NaiveRotation, RefreshFamilies, TokenService
+from authkit.state.refresh import GRACE, GRACE_REPEATS, NaiveRotation, RefreshFamilies, TokenService
 from authkit.state.revocation import AccessGuard, RevocationStore
 from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app
@@ -84,10 +84,11 @@ def test_naive_get_then_set_lets_several_threads_win(families: RefreshFamilies) 
     assert sum(n > 1 for n in counts) > 0, "the same harness sees the race: more than one winner"
 
 
-def token_service(client: redis.Redis, grace: timedelta) -> TokenService:
+def token_service(client: redis.Redis, grace: timedelta, repeats: int = THREADS - 1) -> TokenService:
+    """Every caller but the winner repeats the token: the bound on repeats lets all of them through."""
     keys = KeySet(SigningKey.generate("EdDSA", kid="k1"))
     verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
-    families = RefreshFamilies(client, grace=grace)
+    families = RefreshFamilies(client, grace=grace, grace_repeats=repeats)
     families.load_scripts()
     guard = AccessGuard(verifier, "denylist+version", RevocationStore(client))
     return TokenService(TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE), verifier, families, guard)
@@ -130,6 +131,21 @@ def test_same_token_at_once_gives_every_caller_the_same_successor(real_redis: re
     replays = [refused_reason(service.refresh, token) for token in spent]
     assert replays == ["reused"] * TRIALS, "the just-rotated token, replayed after its grace, revokes the family"
     assert [refused_reason(service.refresh, token) for token in heads] == ["revoked"] * TRIALS
+
+
+def test_the_grace_serves_a_few_repeats_then_revokes_and_its_tokens_die(real_redis: redis.Redis) -> None:
+    """Beyond GRACE_REPEATS, a repeat is what it looks like, a reuse; the tokens the grace gave die with it."""
+    service = token_service(real_redis, SHORT_GRACE, repeats=GRACE_REPEATS)
+    for _ in range(20):
+        first = service.login("alice")
+        results = at_once(lambda: service.refresh(first.refresh_token))
+        served = [result for result in results if not isinstance(result, str)]
+        assert len(served) == 1 + GRACE_REPEATS, "one rotation, then the bounded repeats"
+        assert len({pair.refresh_token for pair in served}) == 1, "the same successor only"
+        refusals = {result for result in results if isinstance(result, str)}
+        assert "reused" in refusals and refusals <= {"reused", "revoked"}, refusals
+        assert [refused_reason(service.guard.check, pair.access_token) for pair in served] == \
+            ["revoked"] * len(served), "every access token of the family dies with it"
 
 
 def refused_reason(call: Callable[[str], object], token: str) -> str:
@@ -185,7 +201,7 @@ def test_over_http_a_stalled_refresh_then_a_retry_keeps_the_login(stalling_serve
 
 
 def test_over_http_parallel_refreshes_all_get_the_same_pair(real_redis: redis.Redis) -> None:
-    app = create_app(redis_client=real_redis)
+    app = create_app({"GRACE_REPEATS": THREADS - 1}, redis_client=real_redis)  # 1 rotation, 7 repeats
     account = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
     with serve(app) as running, requests.Session() as http:
         token = http.post(f"{running.url}/login", json=account, timeout=10).json()["refresh_token"]

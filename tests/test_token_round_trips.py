@@ -51,6 +51,7 @@ def test_denylist_and_version_are_read_together(real_redis: redis.Redis, service
     with count_round_trips(real_redis) as log:
         service.guard.check(service.login("alice").access_token)
     assert log.commands[-1].startswith("MGET authkit:deny:{alice}:https://auth.example:")
+    assert " authkit:rtgone:{alice}:" in log.commands[-1], "the family's revoked marker, in the same MGET"
     assert log.commands[-1].endswith(" authkit:ver:{alice}")
     assert claims["ver"] == 0
 
@@ -85,3 +86,13 @@ def test_with_a_grace_a_refresh_and_its_repeat_are_one_evalsha_each(real_redis: 
     with count_round_trips(real_redis) as repeat:
         graced.refresh(token)
     assert [c.split()[0] for c in first.commands + repeat.commands] == ["EVALSHA", "EVALSHA"]
+
+
+def test_listing_and_ending_logins_are_one_evalsha_each(real_redis: redis.Redis, service: TokenService) -> None:
+    service.families.load_scripts()
+    service.login("alice", device="a phone")
+    with count_round_trips(real_redis) as listed:
+        (only,) = service.logins("alice")
+    with count_round_trips(real_redis) as ended:
+        assert service.end_login("alice", only.id)
+    assert [c.split()[0] for c in listed.commands + ended.commands] == ["EVALSHA", "EVALSHA"]

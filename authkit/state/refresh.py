@@ -1,10 +1,15 @@
 """Refresh tokens that rotate on every use, in families that all die when an old one comes back.
 
 Rotation is idempotent for a short ``grace``: whoever presents the token just rotated — a second tab, a
-retry after a timeout — receives the same successor, so the login survives. Redis keeps that successor
-for the grace only, sealed (AES-GCM) under a key derived from the presented token, which Redis never
-sees: a copy of Redis alone yields no usable token. After the grace, presenting an old token revokes the
-whole family (RFC 9700 §4.14.2).
+retry after a timeout — receives the same successor, a few times at most, so the login survives. Redis
+keeps that successor for the grace only, sealed (AES-GCM) under a key derived from the presented token,
+which Redis never sees: a copy of Redis alone yields no usable token. After the grace, presenting an old
+token revokes the whole family (RFC 9700 §4.14.2), and with it every access token the family issued
+(the guard reads the family's revoked marker).
+
+How long a family lives depends on its client (``PUBLIC``, the default, or ``CONFIDENTIAL``): a browser
+app's family ends when its first refresh token would have (RFC 10017 §6.3.2.3: a rotated token never
+outlives the initial one); a confidential client's slides with use, up to the absolute cap.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 import redis
 from cryptography.exceptions import InvalidTag
@@ -24,70 +29,24 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from authkit.errors import TokenError
 from authkit.tokens.keys import b64url, b64url_decode
 from authkit.state.redis import fail_closed
-from authkit.state.revocation import KEY_PREFIX, AccessGuard, user_tag, version_key
-from authkit.tokens.issuer import TokenIssuer, TokenVerifier
+from authkit.state.family_scripts import LIST_SCRIPT, REVOKE_SCRIPT, ROTATE_SCRIPT, START_SCRIPT
+from authkit.state.revocation import KEY_PREFIX, AccessGuard, family_revoked_key, user_tag, version_key
+from authkit.tokens.issuer import ACCESS_TTL, TokenIssuer, TokenVerifier
+
+__all__ = ["START_SCRIPT", "ROTATE_SCRIPT", "REVOKE_SCRIPT", "LIST_SCRIPT"]  # re-exported for the course
 
 FAMILY_IDLE = timedelta(days=14)  # unused this long, the login is over (keep equal to the refresh TTL)
-FAMILY_ABSOLUTE = timedelta(days=30)  # however active, log in again after this
+FAMILY_ABSOLUTE = timedelta(days=30)  # however active, log in again after this (a confidential client's cap)
+PUBLIC, CONFIDENTIAL = "public", "confidential"  # the kinds of client, as RFC 6749 §2.1 names them
+CLIENT_KINDS = (PUBLIC, CONFIDENTIAL)
+#: How many times the token just rotated may be presented again within the grace: a second tab, a retry.
+GRACE_REPEATS = 3
+DEVICE_CHARS = 200  # what a login keeps of its client's User-Agent
 FAMILY_ID_BYTES = 16  # 128 bits, from secrets
 #: A grace for services: a 2 s socket timeout, a Retry-After of a few seconds and the retry fit in it.
 GRACE = timedelta(seconds=10)
 _SEAL_INFO = b"authkit refresh-token successor"
 _NONCE_BYTES = 12  # AES-GCM's standard nonce, random per seal
-
-# KEYS: family hash, user's version. ARGV: first jti, now ms, idle ms, absolute ms, scope.
-START_SCRIPT = """
-local ver = redis.call('GET', KEYS[2]) or '0'
-local now, idle, abs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[2]) + tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], 'state', 'active', 'cur', ARGV[1], 'prev', '', 'prev_until', 0,
-           'seen', now, 'abs', abs, 'ver', ver, 'scope', ARGV[5])
-redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, abs))
-return ver
-"""
-
-# KEYS: family hash, user's version, the family's sealed successor.
-# ARGV: presented jti, new jti, new token sealed (or ''), now ms, idle ms, grace ms.
-# One script, so one round trip and no interleaving: exactly one caller moves `cur`; the others that
-# present the same token within the grace get the successor it sealed ('again'). "now" is the
-# application's clock, like the JWT checks'; the sealed copy expires with the grace (PXAT).
-ROTATE_SCRIPT = """
-local f = redis.call('HMGET', KEYS[1], 'state', 'cur', 'prev', 'prev_until', 'seen', 'abs', 'ver', 'scope')
-if not f[1] then return {'expired'} end
-if f[1] ~= 'active' then return {'revoked'} end
-local now, idle, grace = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-if (redis.call('GET', KEYS[2]) or '0') ~= f[7] then
-  redis.call('HSET', KEYS[1], 'state', 'revoked')
-  redis.call('DEL', KEYS[3])
-  return {'revoked'}
-end
-if now >= tonumber(f[6]) or now >= tonumber(f[5]) + idle then
-  redis.call('DEL', KEYS[1], KEYS[3])
-  return {'expired'}
-end
-if ARGV[1] == f[2] then
-  redis.call('HSET', KEYS[1], 'cur', ARGV[2], 'prev', f[2], 'prev_until', now + grace, 'seen', now)
-  redis.call('DEL', KEYS[3])
-  if grace > 0 and ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PXAT', now + grace) end
-  redis.call('PEXPIREAT', KEYS[1], math.min(now + idle, tonumber(f[6])))
-  return {'ok', f[7], f[8]}
-end
-if ARGV[1] == f[3] and grace > 0 and now < tonumber(f[4]) then
-  local sealed = redis.call('GET', KEYS[3])
-  if sealed then return {'again', f[7], f[8], sealed} end
-end
-redis.call('HSET', KEYS[1], 'state', 'revoked')
-redis.call('DEL', KEYS[3])
-return {'reused'}
-"""
-
-# KEYS: family hash, its sealed successor. Marks the family revoked (a tombstone until it would have
-# expired) if it still exists.
-REVOKE_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'revoked')
-redis.call('DEL', KEYS[2])
-return 1
-"""
 
 _REFUSALS = {
     "reused": "a rotated refresh token was presented again after the grace: the whole family is revoked",
@@ -134,8 +93,31 @@ class Rotated:
     sealed_successor: str | None = None
 
 
+@dataclass(frozen=True)
+class Login:
+    """One live login (family) of a user, as ``GET /logins`` shows it; times in epoch seconds."""
+
+    id: str
+    created: int
+    last_used: int
+    device: str
+    ends: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The login as a JSON object."""
+        return {"id": self.id, "created": self.created, "last_used": self.last_used, "device": self.device,
+                "ends": self.ends}
+
+
 class RefreshFamilies:
-    """One Redis hash per login ("family"): the one jti that may refresh next, lifetimes, state."""
+    """One Redis hash per login ("family"): the one jti that may refresh next, lifetimes, state.
+
+    ``client`` is ``PUBLIC`` (a browser app: the family ends when its first refresh token would, after
+    ``idle``) or ``CONFIDENTIAL`` (each use slides the idle lifetime, up to ``absolute``). ``max_logins``
+    bounds a user's live families: a new login ends the oldest beyond it (None: no bound).
+    ``access_ttl`` is how long the revoked marker of a family must outlive it, so that its access tokens
+    are refused until they expire.
+    """
 
     def __init__(
         self,
@@ -145,14 +127,31 @@ class RefreshFamilies:
         absolute: timedelta = FAMILY_ABSOLUTE,
         grace: timedelta = timedelta(0),
         prefix: str = KEY_PREFIX,
+        kind: str = PUBLIC,
+        max_logins: int | None = None,
+        access_ttl: timedelta = ACCESS_TTL,
+        grace_repeats: int = GRACE_REPEATS,
     ) -> None:
         if grace < timedelta(0) or grace >= idle:
             raise ValueError(f"the grace must be at least 0 and shorter than the idle lifetime, not {grace!r}")
-        self.redis, self.prefix = client, prefix
+        if kind not in CLIENT_KINDS:
+            raise ValueError(f"the kind of client is one of {CLIENT_KINDS}, not {kind!r}")
+        if absolute < idle and kind == CONFIDENTIAL:
+            raise ValueError("the absolute lifetime must be at least the idle one")
+        if max_logins is not None and max_logins < 1:
+            raise ValueError(f"max_logins is at least 1 (or None for no limit), not {max_logins!r}")
+        self.redis, self.prefix, self.kind = client, prefix, kind
         self.idle, self.absolute, self.grace = idle, absolute, grace
+        self.max_logins, self.access_ttl, self.grace_repeats = max_logins, access_ttl, grace_repeats
         self._start = client.register_script(START_SCRIPT)
         self._rotate = client.register_script(ROTATE_SCRIPT)
         self._revoke = client.register_script(REVOKE_SCRIPT)
+        self._list = client.register_script(LIST_SCRIPT)
+
+    @property
+    def lifetime(self) -> timedelta:
+        """The longest a family can live: ``idle`` for a public client (no sliding), ``absolute`` otherwise."""
+        return min(self.idle, self.absolute) if self.kind == PUBLIC else self.absolute
 
     def key(self, subject: str, family: str) -> str:
         """The family's hash; it shares the user's hash tag with the version key (one cluster slot)."""
@@ -162,28 +161,41 @@ class RefreshFamilies:
         """Where the last rotation's sealed successor waits out the grace (same hash tag)."""
         return f"{self.key(subject, family)}:next"
 
+    def index_key(self, subject: str) -> str:
+        """The user's families, a sorted set scored by start time (same hash tag)."""
+        return f"{self.prefix}:rtidx:{user_tag(subject)}"
+
     def load_scripts(self) -> None:
         """SCRIPT LOAD up front, so that each later call is a single EVALSHA."""
         with fail_closed("token store"):
-            for script in (self._start, self._rotate, self._revoke):
+            for script in (self._start, self._rotate, self._revoke, self._list):
                 self.redis.script_load(script.script)
 
-    def start(self, subject: str, family: str, jti: str, *, scope: str = "") -> int:
-        """Open a family whose first token is ``jti``; returns the user's token version (1 round trip)."""
-        keys = [self.key(subject, family), version_key(subject, prefix=self.prefix)]
+    def start(self, subject: str, family: str, jti: str, *, scope: str = "", device: str = "") -> int:
+        """Open a family whose first token is ``jti``; returns the user's token version (1 round trip).
+
+        Beyond ``max_logins`` live families, the oldest are revoked in the same script.
+        """
+        now = _now_ms()
+        keys = [self.key(subject, family), version_key(subject, prefix=self.prefix), self.index_key(subject)]
+        args = [jti, now, _ms(self.idle), now + _ms(self.lifetime), scope, family, self.key(subject, ""),
+                device[:DEVICE_CHARS], self.max_logins or 0, self._hold_ms(),
+                family_revoked_key(subject, "", prefix=self.prefix)]
         with fail_closed("token store"):
-            return int(self._start(keys=keys, args=[jti, _now_ms(), _ms(self.idle), _ms(self.absolute), scope]))
+            return int(self._start(keys=keys, args=args))
 
     def rotate(self, subject: str, family: str, presented: str, new: str, *, sealed: str = "") -> Rotated:
         """Make ``new`` the family's next token if ``presented`` is its current one (1 round trip).
 
         ``sealed`` (see ``seal``) is kept for the grace, for callers that present the same token again.
-        Those get ``Rotated.sealed_successor`` instead of a rotation. Anything else is refused with a
-        ``TokenError``: ``reused`` (the family is revoked now), ``revoked`` or ``expired``.
+        Those get ``Rotated.sealed_successor`` instead of a rotation, ``grace_repeats`` times at most.
+        Anything else is refused with a ``TokenError``: ``reused`` (the family is revoked now),
+        ``revoked`` or ``expired``.
         """
         keys = [self.key(subject, family), version_key(subject, prefix=self.prefix),
-                self.successor_key(subject, family)]
-        args = [presented, new, sealed, _now_ms(), _ms(self.idle), _ms(self.grace)]
+                self.successor_key(subject, family), family_revoked_key(subject, family, prefix=self.prefix)]
+        args = [presented, new, sealed, _now_ms(), _ms(self.idle), _ms(self.grace), self.grace_repeats,
+                self._hold_ms()]
         with fail_closed("token store"):
             outcome = self._rotate(keys=keys, args=args)
         if outcome[0] not in ("ok", "again"):
@@ -191,14 +203,32 @@ class RefreshFamilies:
         return Rotated(int(outcome[1]), outcome[2], outcome[3] if outcome[0] == "again" else None)
 
     def revoke(self, subject: str, family: str) -> bool:
-        """Logout: the family's tokens stop refreshing; False if it had already expired."""
+        """Logout: the family's tokens stop refreshing and its access tokens are refused; False if it was
+        not live (gone, or already revoked)."""
+        keys = [self.key(subject, family), self.successor_key(subject, family),
+                family_revoked_key(subject, family, prefix=self.prefix)]
         with fail_closed("token store"):
-            return bool(self._revoke(keys=[self.key(subject, family), self.successor_key(subject, family)]))
+            return int(self._revoke(keys=keys, args=[self._hold_ms()])) == 1
+
+    def logins(self, subject: str) -> list[Login]:
+        """The user's live families, oldest first (1 round trip; forgets the ended ones)."""
+        keys = [version_key(subject, prefix=self.prefix), self.index_key(subject)]
+        with fail_closed("token store"):
+            rows = self._list(keys=keys, args=[_now_ms(), _ms(self.idle), self.key(subject, "")])
+        return [Login(_text(f), int(c) // 1000, int(u) // 1000, _text(d), int(e) // 1000) for f, c, u, d, e in rows]
 
     def state(self, subject: str, family: str) -> dict[str, str]:
         """The family's hash as stored (empty once expired): for inspection, not for decisions."""
         with fail_closed("token store"):
             return self.redis.hgetall(self.key(subject, family))
+
+    def _hold_ms(self) -> int:
+        # The marker outlives the family's last access token: its lifetime, and a minute for clocks and leeway.
+        return _ms(self.access_ttl) + 60_000
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 class NaiveRotation:
@@ -250,41 +280,69 @@ def _subject(claims: dict[str, Any]) -> str:
 
 
 class TokenService:
-    """Login, refresh, logout and logout-everywhere, built from an issuer, families and a guard."""
+    """Login, refresh, logout and logout-everywhere, built from an issuer, families and a guard.
+
+    ``scopes`` (subject -> the user's scope now, None for no such user) is looked up at every refresh,
+    so a demotion takes effect within one access-token lifetime; without it a family keeps the scope
+    it was opened with.
+    """
 
     def __init__(self, issuer: TokenIssuer, verifier: TokenVerifier, families: RefreshFamilies,
-                 guard: AccessGuard) -> None:
+                 guard: AccessGuard, *, scopes: Callable[[str], str | None] | None = None) -> None:
         self.issuer, self.verifier, self.families, self.guard = issuer, verifier, families, guard
+        self.scopes = scopes
 
-    def login(self, subject: str, *, scope: str = "") -> TokenPair:
-        """A new family and its first pair (1 Redis round trip); call after checking the password."""
+    def login(self, subject: str, *, scope: str | None = None, device: str = "") -> TokenPair:
+        """A new family and its first pair (1 Redis round trip); call after checking the password.
+
+        ``scope`` defaults to the ``scopes`` lookup's (or none); ``device`` (a User-Agent) names the login
+        in ``logins``.
+        """
+        if scope is None:
+            scope = (self.scopes(subject) if self.scopes else None) or ""
         family = secrets.token_urlsafe(FAMILY_ID_BYTES)
         refresh_token, jti = self._new_refresh(subject, family)
-        version = self.families.start(subject, family, jti, scope=scope)
+        version = self.families.start(subject, family, jti, scope=scope, device=device)
         return self._pair(subject, family, version, scope, refresh_token)
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """Verify the refresh JWT, rotate its family (1 Redis round trip), return the next pair.
 
-        Presented again within the family's grace, the same token gets the same successor.
+        Presented again within the family's grace, the same token gets the same successor. The scope
+        comes from the ``scopes`` lookup when there is one: a user it no longer knows is refused, and
+        the family revoked.
         """
         claims = self.verifier.verify_refresh(refresh_token)
         subject, family = _subject(claims), claims.get("fam")
         if not isinstance(family, str):
             raise TokenError("missing_claim", "a refresh token names its family in 'fam'")
+        current = self.scopes(subject) if self.scopes else None
+        if self.scopes and current is None:
+            self.families.revoke(subject, family)
+            raise TokenError("revoked", "this account no longer exists: its logins are over")
         new_token, new_jti = self._new_refresh(subject, family)
         sealed = seal(new_token, refresh_token, claims["jti"]) if self.families.grace else ""
         rotated = self.families.rotate(subject, family, claims["jti"], new_jti, sealed=sealed)
         if rotated.sealed_successor is not None:
             new_token = unseal(rotated.sealed_successor, refresh_token, claims["jti"])
-        return self._pair(subject, family, rotated.version, rotated.scope, new_token)
+        scope = rotated.scope if current is None else current
+        return self._pair(subject, family, rotated.version, scope, new_token)
 
     def logout(self, access_claims: dict[str, Any]) -> None:
-        """End this login: its family stops refreshing; the access token is denylisted if the guard can."""
+        """End this login: its family stops refreshing, and its access tokens are refused if the guard
+        reads the denylist (this one is denylisted too)."""
         family = access_claims.get("fam")
         if isinstance(family, str):
             self.families.revoke(_subject(access_claims), family)
         self.guard.revoke(access_claims)
+
+    def end_login(self, subject: str, family: str) -> bool:
+        """End one of ``subject``'s logins by its id (``Login.id``); False if it was not live."""
+        return self.families.revoke(subject, family)
+
+    def logins(self, subject: str) -> list[Login]:
+        """``subject``'s live logins, oldest first."""
+        return self.families.logins(subject)
 
     def logout_all(self, subject: str) -> int:
         """End every login of ``subject``: one INCR kills all families and versioned access tokens."""

@@ -1,4 +1,9 @@
-"""Revoking access tokens before they expire: a jti denylist, a per-user token version, or both."""
+"""Revoking access tokens before they expire: a jti denylist, a per-user token version, or both.
+
+A strategy that reads the denylist also reads, in the same ``MGET``, the revoked marker of the refresh
+family a token names in ``fam``: logging out, or a reuse that revokes the family, refuses every access
+token the family issued, those handed out again within the refresh grace included.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,11 @@ def user_tag(subject: str) -> str:
 def version_key(subject: str, *, prefix: str = KEY_PREFIX) -> str:
     """Where the user's token version lives; logout-everywhere increments it."""
     return f"{prefix}:ver:{user_tag(subject)}"
+
+
+def family_revoked_key(subject: str, family: str, *, prefix: str = KEY_PREFIX) -> str:
+    """The marker of a revoked refresh family: while it lives, the family's access tokens are refused."""
+    return f"{prefix}:rtgone:{user_tag(subject)}:{family}"
 
 
 def deny_key(claims: dict[str, Any], *, prefix: str = KEY_PREFIX) -> str:
@@ -132,10 +142,14 @@ class AccessGuard:
 
     def _check_state(self, claims: dict[str, Any]) -> None:
         assert self.store is not None
+        prefix = self.store.prefix
+        family = claims.get("fam") if self.strategy.denylist else None
         try:
-            keys = [deny_key(claims, prefix=self.store.prefix)] if self.strategy.denylist else []
+            keys = [deny_key(claims, prefix=prefix)] if self.strategy.denylist else []
+            if isinstance(family, str):
+                keys.append(family_revoked_key(claims["sub"], family, prefix=prefix))
             if self.strategy.version:
-                keys.append(version_key(claims["sub"], prefix=self.store.prefix))
+                keys.append(version_key(claims["sub"], prefix=prefix))
         except KeyError as err:
             raise TokenError("missing_claim", f"revocation needs claim {err.args[0]!r}") from err
         except ValueError as err:
@@ -146,6 +160,8 @@ class AccessGuard:
             raise TokenError("revoked", "issued before the token store lost writes in a restart: log in again")
         if self.strategy.denylist and values[0] is not None:
             raise TokenError("revoked", "this token was revoked (logout)")
+        if isinstance(family, str) and values[1] is not None:
+            raise TokenError("revoked", "this token's login was ended (logout, or a reused refresh token)")
         if self.strategy.version:
             carried, current = claims.get("ver"), int(values[-1] or 0)
             if type(carried) is not int:

@@ -1,4 +1,9 @@
-"""A bearer-token API: login, /me, /admin, refresh, logout, with RFC 6750 errors and Redis behind it."""
+"""A bearer-token API: login, /me, /admin, refresh, logins, logout, with RFC 6750 errors and Redis behind it.
+
+``/login`` is OAuth's resource owner password credentials grant (RFC 6749 §4.3): the client sees the
+password. RFC 9700 §2.4 says it MUST NOT be used and OAuth 2.1 omits it; it stands here as a first-party
+teaching device, and notebook 10 replaces it with the authorization code grant and PKCE.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from authkit.errors import StoreUnavailable, TokenError
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
 from authkit.state.redis import connect
-from authkit.state.refresh import GRACE, RefreshFamilies, TokenService
+from authkit.state.refresh import CLIENT_KINDS, FAMILY_ABSOLUTE, GRACE, GRACE_REPEATS, PUBLIC, RefreshFamilies, TokenService
 from authkit.state.revocation import AccessGuard, RevocationStore
 from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.body import json_object
@@ -26,7 +31,10 @@ BEARER_STATUS = {"invalid_request": 400, "invalid_token": 401, "insufficient_sco
 #: Demo accounts: name -> (password, scope). Only their scrypt hashes are kept in the app.
 DEMO_ACCOUNTS = {"alice": ("wonderland-rabbit-hole", "read"), "root": ("correct horse battery staple", "read admin")}
 
+#: A user's live logins (refresh families) at most; a new login ends the oldest beyond it.
+MAX_LOGINS = 10
 FORM = "application/x-www-form-urlencoded"
+_LOGIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a family id: secrets.token_urlsafe
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an auth-scheme is a token (RFC 9110 §5.6.2)
 _QUOTABLE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # RFC 6750 §3: no quote, no backslash
@@ -149,7 +157,8 @@ def login() -> tuple[Response, int]:
     user = users.get(username)
     if not verify_login(password, user.password_hash if user else None, current_app.config["PASSWORD_COST"]):
         raise GrantError("invalid_grant", "unknown user or wrong password")
-    return _token_response(_service().login(username, scope=user.scope).as_json())
+    device = request.headers.get("User-Agent", "")
+    return _token_response(_service().login(username, scope=user.scope, device=device).as_json())
 
 
 @bp.post("/refresh")
@@ -190,6 +199,25 @@ def logout() -> tuple[str, int]:
     return "", 204
 
 
+@bp.get("/logins")
+def logins() -> Response:
+    """This user's live logins (device, start, last use, end), oldest first; the caller's is marked."""
+    claims = _authenticate()
+    found = [{**login.as_json(), "current": login.id == claims.get("fam")} for login in _service().logins(claims["sub"])]
+    response = jsonify(logins=found)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.delete("/logins/<login_id>")
+def end_login(login_id: str) -> tuple[str, int] | tuple[Response, int]:
+    """End one of this user's logins: its refresh token stops working, its access tokens are refused."""
+    claims = _authenticate()
+    if not _LOGIN_ID.fullmatch(login_id) or not _service().end_login(claims["sub"], login_id):
+        return jsonify(error="not_found", error_description="no such live login of yours"), 404
+    return "", 204
+
+
 @bp.post("/logout-all")
 def logout_all() -> tuple[str, int]:
     """End every login of this user (one version bump)."""
@@ -224,8 +252,14 @@ def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
 
 def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
                keys: KeySet | None = None, refresh_keys: KeySet | None = None) -> Flask:
-    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, GRACE, USERS,
-    PASSWORD_COST.
+    """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REFRESH_ABSOLUTE,
+    REFRESH_CLIENT, MAX_LOGINS, REVOCATION, GRACE, GRACE_REPEATS, USERS, PASSWORD_COST.
+
+    ``REFRESH_TTL`` is a login's idle lifetime (14 days), ``REFRESH_ABSOLUTE`` its cap (30 days).
+    ``REFRESH_CLIENT`` (``"public"``, the default: the API's clients are browser apps) ends a login
+    when its first refresh token would have, so ``REFRESH_ABSOLUTE`` applies to ``"confidential"``
+    only. ``MAX_LOGINS`` (10; None for no limit): a user's live logins, the oldest ended beyond it.
+    A refresh takes the scope from ``USERS`` as it is now: a demoted user's next access token is.
 
     ``GRACE`` (``authkit.state.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
     by a second tab or a retry, gets the same successor instead of revoking the login. ``USERS`` (name ->
@@ -239,7 +273,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     app = Flask(__name__)
     app.config.from_mapping(
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
-        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), GRACE=GRACE,
+        ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), REFRESH_ABSOLUTE=FAMILY_ABSOLUTE,
+        REFRESH_CLIENT=PUBLIC, MAX_LOGINS=MAX_LOGINS, GRACE=GRACE, GRACE_REPEATS=GRACE_REPEATS,
         MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST,
     )
     if test_config and "OVERLAP" in test_config:  # an old setting must not be dropped without a word
@@ -253,7 +288,11 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     issuer = TokenIssuer(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
     verifier = TokenVerifier(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
-    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["GRACE"])
+    if cfg["REFRESH_CLIENT"] not in CLIENT_KINDS:
+        raise ValueError(f"REFRESH_CLIENT is one of {CLIENT_KINDS}, not {cfg['REFRESH_CLIENT']!r}")
+    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], absolute=cfg["REFRESH_ABSOLUTE"], grace=cfg["GRACE"],
+                               kind=cfg["REFRESH_CLIENT"], max_logins=cfg["MAX_LOGINS"], access_ttl=cfg["ACCESS_TTL"],
+                               grace_repeats=cfg["GRACE_REPEATS"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:
@@ -262,6 +301,8 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
         # Redis is down or recovering from lost writes: every call fails closed until it is back,
         # and redis-py loads the scripts on NOSCRIPT
     guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
-    app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
+    users: dict[str, User] = cfg["USERS"]
+    app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard,
+                                                    scopes=lambda sub: users[sub].scope if sub in users else None)
     app.register_blueprint(bp)
     return app

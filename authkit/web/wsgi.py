@@ -26,11 +26,11 @@ from authkit.config import Environment, write_key_file
 from authkit.errors import ConfigError, StoreUnavailable
 from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.state.redis import connect
-from authkit.state.refresh import GRACE
+from authkit.state.refresh import CLIENT_KINDS, CONFIDENTIAL, FAMILY_ABSOLUTE, GRACE, PUBLIC
 from authkit.state.revocation import STRATEGIES
 from authkit.state.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
 from authkit.tokens.issuer import ACCESS_TTL, REFRESH_TTL
-from authkit.web.bearer_app import create_app
+from authkit.web.bearer_app import MAX_LOGINS, create_app
 from authkit.web.bff import INTERNAL_TOKEN_TTL, create_bff_app, create_key_publisher
 from authkit.web.cookie_app import SAME_SITE_VALUES, create_cookie_app
 from authkit.web.jwks import JWKS_PATH, create_auth_app, create_resource_app
@@ -84,12 +84,17 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         "AUDIENCE": audience,
         "ACCESS_TTL": env.seconds("AUTHKIT_ACCESS_TTL", ACCESS_TTL),
         "REFRESH_TTL": env.seconds("AUTHKIT_REFRESH_TTL", REFRESH_TTL),
+        "REFRESH_ABSOLUTE": env.seconds("AUTHKIT_REFRESH_ABSOLUTE", FAMILY_ABSOLUTE),
+        "REFRESH_CLIENT": env.choice("AUTHKIT_REFRESH_CLIENT", CLIENT_KINDS, PUBLIC),
+        "MAX_LOGINS": env.count("AUTHKIT_MAX_LOGINS", MAX_LOGINS) or None,  # 0: no limit
         "REVOCATION": env.choice("AUTHKIT_REVOCATION", STRATEGIES, "denylist+version"),
         "GRACE": env.seconds("AUTHKIT_REFRESH_GRACE", GRACE, allow_zero=True),
         "PASSWORD_COST": env.scrypt_cost(),
     }
     if config["GRACE"] >= config["REFRESH_TTL"]:
         raise ConfigError("invalid", "AUTHKIT_REFRESH_GRACE", "the grace must be shorter than AUTHKIT_REFRESH_TTL")
+    if config["REFRESH_CLIENT"] == CONFIDENTIAL and config["REFRESH_ABSOLUTE"] < config["REFRESH_TTL"]:
+        raise ConfigError("invalid", "AUTHKIT_REFRESH_ABSOLUTE", "the absolute lifetime is at least AUTHKIT_REFRESH_TTL")
     keys = env.key_set("AUTHKIT_SIGNING_KEYS")
     refresh_keys = _refresh_keys(env, keys)
     return create_app(config, redis_client=_redis(env), keys=keys, refresh_keys=refresh_keys)
