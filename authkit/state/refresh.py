@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from authkit.errors import TokenError
 from authkit.tokens.keys import b64url, b64url_decode
 from authkit.state.redis import fail_closed
+from authkit.state import durability
 from authkit.state.revocation import KEY_PREFIX, AccessGuard, user_tag, version_key
 from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 
@@ -149,6 +150,7 @@ class RefreshFamilies:
         if grace < timedelta(0) or grace >= idle:
             raise ValueError(f"the grace must be at least 0 and shorter than the idle lifetime, not {grace!r}")
         self.redis, self.prefix = client, prefix
+        durability.cover(client, prefix)
         self.idle, self.absolute, self.grace = idle, absolute, grace
         self._start = client.register_script(START_SCRIPT)
         self._rotate = client.register_script(ROTATE_SCRIPT)
@@ -187,13 +189,17 @@ class RefreshFamilies:
         with fail_closed("token store"):
             outcome = self._rotate(keys=keys, args=args)
         if outcome[0] not in ("ok", "again"):
+            if outcome[0] == "reused":
+                durability.revoked(self.redis)
             raise TokenError(outcome[0], _REFUSALS[outcome[0]])
         return Rotated(int(outcome[1]), outcome[2], outcome[3] if outcome[0] == "again" else None)
 
     def revoke(self, subject: str, family: str) -> bool:
         """Logout: the family's tokens stop refreshing; False if it had already expired."""
         with fail_closed("token store"):
-            return bool(self._revoke(keys=[self.key(subject, family), self.successor_key(subject, family)]))
+            revoked = bool(self._revoke(keys=[self.key(subject, family), self.successor_key(subject, family)]))
+        durability.revoked(self.redis)
+        return revoked
 
     def state(self, subject: str, family: str) -> dict[str, str]:
         """The family's hash as stored (empty once expired): for inspection, not for decisions."""

@@ -44,6 +44,7 @@ class RevocationStore:
 
     def __init__(self, client: redis.Redis, *, prefix: str = KEY_PREFIX) -> None:
         self.redis, self.prefix = client, prefix
+        durability.cover(client, prefix)
 
     def deny(self, claims: dict[str, Any], *, leeway: timedelta = timedelta(0)) -> bool:
         """Denylist this token until ``exp`` + ``leeway`` (as long as a verifier still accepts it); False after."""
@@ -52,12 +53,15 @@ class RevocationStore:
             return False
         with fail_closed("token store"):
             self.redis.set(deny_key(claims, prefix=self.prefix), "1", pxat=expires_ms)
+        durability.revoked(self.redis)
         return True
 
     def bump_version(self, subject: str) -> int:
         """Logout-everywhere: every token carrying an older version is refused from now on."""
         with fail_closed("token store"):
-            return int(self.redis.incr(version_key(subject, prefix=self.prefix)))
+            version = int(self.redis.incr(version_key(subject, prefix=self.prefix)))
+        durability.revoked(self.redis)
+        return version
 
     def version(self, subject: str) -> int:
         """The user's current token version (0 until the first logout-everywhere)."""

@@ -35,6 +35,7 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from authkit.state import durability
 from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.errors import SessionError, StoreUnavailable
 from authkit.state.redis import connect, fail_closed, is_fake
@@ -301,6 +302,7 @@ class SessionStore:
         self._idle_ms, self._absolute_ms = _milliseconds(idle, "idle"), _milliseconds(absolute, "absolute")
         self._grace_ms = rotation_grace // timedelta(milliseconds=1)
         self._tag = f"{prefix}:{{u:"
+        durability.cover(client, prefix)
         # fakeredis (2.41) keeps GETEX's PXAT only to the whole second; there the script's PEXPIREAT slides.
         self._native = slide == "always" and not is_fake(client)
         self._scripts = [client.register_script(lua) for lua in (_CREATE, _TOUCH, _ROTATE, _DESTROY, _DESTROY_ALL,
@@ -389,7 +391,9 @@ class SessionStore:
         if not isinstance(handle, str) or not _HANDLE.fullmatch(handle):
             return False  # anything else would name another key of the user's (index, roles), not a session
         keys = [self.key(user_id, handle), self.key(user_id, "index")]
-        return bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
+        destroyed = bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
+        durability.revoked(self.client)
+        return destroyed
 
     def destroy_all(self, user_id: str, *, keep: str | None = None) -> int:
         """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
@@ -399,7 +403,9 @@ class SessionStore:
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
         keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
-        return int(self._eval(self._destroy_all, keys, args))
+        ended = int(self._eval(self._destroy_all, keys, args))
+        durability.revoked(self.client)
+        return ended
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""
