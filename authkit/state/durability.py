@@ -17,6 +17,7 @@ does not retry, so ``fail_closed`` answers 503): its arguments were computed bef
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import secrets
 import threading
@@ -32,6 +33,7 @@ import redis
 
 from authkit.errors import StoreUnavailable
 from authkit.state.epoch import EpochConnection, EpochFile, Epochs
+from authkit.state.epoch import revoking as revoking_epochs
 
 MARKER = "authkit:durability"  # one hash per database: the run that owns the data, and its not-before
 PURGE_PATTERNS = ("authkit:*",)  # every key authkit writes: sessions, families, denylist, versions
@@ -284,21 +286,15 @@ def cover(client: redis.Redis, prefix: str) -> None:
         detector.cover(prefix)
 
 
-def revoked(client: redis.Redis) -> None:
-    """Call after each revocation is written: bump the epoch, remember it here and in the host's file.
+def revoking(client: redis.Redis) -> contextlib.AbstractContextManager[None]:
+    """Wrap the command that writes a revocation: it carries the epoch's increment behind it.
 
-    One ``HINCRBY`` after the write, so a Redis that loses the revocation loses the increment too (it
-    loses writes as a suffix) and its epoch falls below what this process saw. A revocation only: the
-    hot path pays nothing but the probe that travels with its own command.
+    ``HINCRBY epoch 1`` travels in the same packet, right after the write, so it costs no round trip,
+    and a Redis that loses the revocation loses the increment too (it loses writes as a suffix): its
+    epoch falls below what this process saw, and is remembered here and in the host's file.
     """
     detector = detector_of(client)
-    if detector is None or not _checks_epochs(client):
-        return
-    try:
-        epoch = int(client.hincrby(detector.marker, "epoch", 1))
-    except redis.RedisError as err:
-        raise StoreUnavailable(message=f"the revocation was written but its epoch was not ({err}): retry") from err
-    detector.epochs.learn(epoch, write=True)
+    return revoking_epochs(detector.epochs if detector is not None and _checks_epochs(client) else None)
 
 
 def _checks_epochs(client: redis.Redis) -> bool:

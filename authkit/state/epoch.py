@@ -14,15 +14,29 @@ from __future__ import annotations
 
 import fcntl
 import os
+import contextvars
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import redis
 
 FIELDS = ("epoch", "epoch_not_before", "epoch_lease")  # in the durability marker hash
 FILE_ENV_VAR = "AUTHKIT_EPOCH_FILE"
+#: Set inside ``revoking()``: the next command that succeeds carries the epoch's increment behind it.
+_BUMP: contextvars.ContextVar[Epochs | None] = contextvars.ContextVar("authkit_epoch_bump", default=None)
+
+
+@contextmanager
+def revoking(epochs: Epochs | None) -> Iterator[None]:
+    """The block writes a revocation: its command carries ``HINCRBY epoch 1`` behind it, in the same packet."""
+    token = _BUMP.set(epochs)
+    try:
+        yield
+    finally:
+        _BUMP.reset(token)
 
 # KEYS: the marker. ARGV: the mark this process saw, now (ms), the lease (ms). Claims the purge, unless
 # another worker already repaired the counter (then nothing to do) or is purging (then wait).
@@ -83,6 +97,10 @@ class Epochs:
         """The command that travels in front of each checked command."""
         return ("HMGET", self.marker, *FIELDS)
 
+    def bump(self) -> tuple[str, ...]:
+        """The command that travels behind a revocation's write: executed after it, lost with it."""
+        return ("HINCRBY", self.marker, "epoch", "1")
+
     def seen(self) -> int:
         """The highest epoch this process, or another on this host, has seen."""
         return max(self.mark, self.file.read() if self.file else 0)
@@ -141,6 +159,7 @@ class EpochConnection(redis.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending = 0
+        self._trailing = False  # an epoch increment follows the command's reply
         self.quiet = False  # the durability hook's own commands, and a purge, travel without a probe
 
     def _epochs(self) -> Epochs | None:
@@ -152,8 +171,12 @@ class EpochConnection(redis.Connection):
             return super().send_packed_command(command, check_health)
         chunks = [command.encode() if isinstance(command, str) else command] \
             if isinstance(command, (str, bytes)) else list(command)
-        super().send_packed_command([*self._command_packer.pack(*epochs.probe()), *chunks], check_health)
+        # Not behind a health check's PING, nor behind SCRIPT LOAD (a NOSCRIPT retry): behind the write.
+        bump = _BUMP.get() is epochs and check_health and b"\r\nSCRIPT\r\n" not in bytes(chunks[0][:32])
+        tail = self._command_packer.pack(*epochs.bump()) if bump else []
+        super().send_packed_command([*self._command_packer.pack(*epochs.probe()), *chunks, *tail], check_health)
         self._pending += 1
+        self._trailing = bump
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         if not self._pending:
@@ -165,9 +188,17 @@ class EpochConnection(redis.Connection):
                 response: Any = super().read_response(*args, **kwargs)
             except redis.ResponseError as err:
                 response = err
+            bumped = int(super().read_response()) if self._trailing else None
+            self._trailing = False
             epochs = self._epochs()
             if epochs is not None:
                 epochs.observe(self, [_text(value) for value in probe])
+                if bumped is not None:
+                    if isinstance(response, redis.ResponseError):
+                        _BUMP.set(epochs)  # the write did not happen (NOSCRIPT): the retry carries it
+                    else:
+                        _BUMP.set(None)
+                    epochs.learn(bumped, write=True)
         except Exception:
             self.disconnect()  # replies may be left unread (a pipeline's): the socket is out of step
             raise
@@ -176,7 +207,7 @@ class EpochConnection(redis.Connection):
         return response
 
     def disconnect(self, *args: Any) -> None:
-        self._pending = 0
+        self._pending, self._trailing = 0, False
         super().disconnect(*args)
 
 

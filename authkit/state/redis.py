@@ -102,8 +102,8 @@ class CommandLog:
     """Commands a real server received from clients (not from inside scripts)."""
 
     commands: list[str] = field(default_factory=list)
-    #: Epoch probes (``authkit.state.epoch``): each travels in the packet of the command it precedes and
-    #: comes back with its reply, so it is one more command for the server but no round trip.
+    #: Epoch reads and increments (``authkit.state.epoch``): each travels in the packet of the command it
+    #: goes with and comes back with its reply, so it is one more command for the server but no round trip.
     piggybacked: int = 0
 
     @property
@@ -112,7 +112,7 @@ class CommandLog:
         return len(self.commands)
 
 
-_PROBE_TAIL = " " + " ".join(FIELDS)
+_PROBE_TAILS = (" " + " ".join(FIELDS), ":durability epoch 1")  # the epoch's read, and its increment
 
 
 @contextmanager
@@ -146,7 +146,7 @@ def count_round_trips(client: redis.Redis) -> Iterator[CommandLog]:
                     if armed_marker in command:
                         armed.set()
                     elif armed.is_set() and entry.get("client_type") != "lua":
-                        if command.startswith("HMGET ") and command.endswith(_PROBE_TAIL):
+                        if command.startswith(("HMGET ", "HINCRBY ")) and command.endswith(_PROBE_TAILS):
                             log.piggybacked += 1
                         else:
                             log.commands.append(command)

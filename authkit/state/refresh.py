@@ -186,20 +186,16 @@ class RefreshFamilies:
         keys = [self.key(subject, family), version_key(subject, prefix=self.prefix),
                 self.successor_key(subject, family)]
         args = [presented, new, sealed, _now_ms(), _ms(self.idle), _ms(self.grace)]
-        with fail_closed("token store"):
+        with fail_closed("token store"), durability.revoking(self.redis):  # a rotation revokes the presented token
             outcome = self._rotate(keys=keys, args=args)
         if outcome[0] not in ("ok", "again"):
-            if outcome[0] == "reused":
-                durability.revoked(self.redis)
             raise TokenError(outcome[0], _REFUSALS[outcome[0]])
         return Rotated(int(outcome[1]), outcome[2], outcome[3] if outcome[0] == "again" else None)
 
     def revoke(self, subject: str, family: str) -> bool:
         """Logout: the family's tokens stop refreshing; False if it had already expired."""
-        with fail_closed("token store"):
-            revoked = bool(self._revoke(keys=[self.key(subject, family), self.successor_key(subject, family)]))
-        durability.revoked(self.redis)
-        return revoked
+        with fail_closed("token store"), durability.revoking(self.redis):
+            return bool(self._revoke(keys=[self.key(subject, family), self.successor_key(subject, family)]))
 
     def state(self, subject: str, family: str) -> dict[str, str]:
         """The family's hash as stored (empty once expired): for inspection, not for decisions."""

@@ -52,16 +52,14 @@ class RevocationStore:
         if expires_ms <= int(time.time() * 1000):
             return False
         with fail_closed("token store"):
-            self.redis.set(deny_key(claims, prefix=self.prefix), "1", pxat=expires_ms)
-        durability.revoked(self.redis)
+            with durability.revoking(self.redis):
+                self.redis.set(deny_key(claims, prefix=self.prefix), "1", pxat=expires_ms)
         return True
 
     def bump_version(self, subject: str) -> int:
         """Logout-everywhere: every token carrying an older version is refused from now on."""
-        with fail_closed("token store"):
-            version = int(self.redis.incr(version_key(subject, prefix=self.prefix)))
-        durability.revoked(self.redis)
-        return version
+        with fail_closed("token store"), durability.revoking(self.redis):
+            return int(self.redis.incr(version_key(subject, prefix=self.prefix)))
 
     def version(self, subject: str) -> int:
         """The user's current token version (0 until the first logout-everywhere)."""

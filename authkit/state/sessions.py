@@ -391,9 +391,8 @@ class SessionStore:
         if not isinstance(handle, str) or not _HANDLE.fullmatch(handle):
             return False  # anything else would name another key of the user's (index, roles), not a session
         keys = [self.key(user_id, handle), self.key(user_id, "index")]
-        destroyed = bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
-        durability.revoked(self.client)
-        return destroyed
+        with durability.revoking(self.client):
+            return bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
 
     def destroy_all(self, user_id: str, *, keep: str | None = None) -> int:
         """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
@@ -403,9 +402,8 @@ class SessionStore:
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
         keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
-        ended = int(self._eval(self._destroy_all, keys, args))
-        durability.revoked(self.client)
-        return ended
+        with durability.revoking(self.client):
+            return int(self._eval(self._destroy_all, keys, args))
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""
