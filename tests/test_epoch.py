@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import redis
 
+from authkit.state import durability
 from authkit.state.redis import LocalRedisServer, connect
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.state.refresh import RefreshFamilies, TokenService
@@ -166,3 +167,26 @@ def test_the_run_id_check_alone_let_revoked_credentials_back(case: str, servers,
     found = run_case(case, servers, False, tmp_path)
     print(f"{case}: {len(found)} revived without the epoch: {found}")
     assert (found == []) == (case in BEFORE_NONE), found
+
+
+@pytest.mark.real_redis
+def test_the_bearer_api_writes_under_its_prefix_and_the_purge_covers_it(servers) -> None:
+    from authkit.web.bearer_app import create_app
+
+    server = servers()
+    client = connect(server.url)
+    api = create_app({"KEY_PREFIX": "myapi"}, redis_client=client).test_client()
+    service = api.application.extensions["authkit.bearer"]
+    tokens = service.login("alice", scope="read")
+    with server.admin() as admin:
+        assert admin.keys("myapi:rt:*") and not admin.keys("authkit:rt:*")
+    assert "myapi:*" in durability.detector_of(client).patterns
+    server.snapshot()
+    service.logout(service.guard.check(tokens.access_token))
+    server.kill()
+    server.restart()
+    for _ in range(4):  # 503 while the restart is detected and the keys purged (each check may meet it once)
+        refreshed = api.post("/refresh", json={"refresh_token": tokens.refresh_token})
+        if refreshed.status_code != 503:
+            break
+    assert refreshed.get_json()["error"] == "invalid_grant", refreshed.get_json()  # its family was purged

@@ -225,7 +225,7 @@ def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
 def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
                keys: KeySet | None = None, refresh_keys: KeySet | None = None) -> Flask:
     """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REVOCATION, GRACE, USERS,
-    PASSWORD_COST.
+    PASSWORD_COST, KEY_PREFIX (of every Redis key it writes; a purge after lost writes covers it).
 
     ``GRACE`` (``authkit.state.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
     by a second tab or a retry, gets the same successor instead of revoking the login. ``USERS`` (name ->
@@ -240,7 +240,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     app.config.from_mapping(
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
         ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), GRACE=GRACE,
-        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST,
+        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST, KEY_PREFIX="authkit",
     )
     if test_config and "OVERLAP" in test_config:  # an old setting must not be dropped without a word
         raise ValueError("OVERLAP was replaced by GRACE: a repeat within the grace gets the same successor")
@@ -253,7 +253,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     issuer = TokenIssuer(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"],
                          access_ttl=cfg["ACCESS_TTL"], refresh_ttl=cfg["REFRESH_TTL"])
     verifier = TokenVerifier(keys, refresh_keys=refresh_keys, issuer=cfg["ISSUER"], audience=cfg["AUDIENCE"])
-    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["GRACE"])
+    families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], grace=cfg["GRACE"], prefix=cfg["KEY_PREFIX"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:
@@ -261,7 +261,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
             raise
         # Redis is down or recovering from lost writes: every call fails closed until it is back,
         # and redis-py loads the scripts on NOSCRIPT
-    guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
+    guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client, prefix=cfg["KEY_PREFIX"]))
     app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard)
     app.register_blueprint(bp)
     return app
