@@ -149,3 +149,27 @@ def test_the_embedded_default_checks_new_connections(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv(akredis.ENV_VAR, raising=False)
     assert isinstance(durability.detector_of(akredis.connect(fresh=True)), durability.RollbackDetector)
     assert durability.detector_of(akredis.connect(fresh=True, detect_rollback=False)) is None
+
+
+def test_the_epoch_travels_with_each_command_and_adds_no_round_trip(redis_server, tmp_path) -> None:
+    from authkit.state.epoch import EpochFile
+    from authkit.state.revocation import RevocationStore
+
+    client = akredis.connect(redis_server.url, epoch_file=tmp_path / "epoch")
+    store = RevocationStore(client, prefix="authkit-rt-test")
+    with akredis.count_round_trips(client) as log:
+        store.bump_version("alice")  # a revocation: the write, its increment behind it, one packet
+        store.version("alice")
+    assert log.round_trips == 2, log.commands
+    assert log.piggybacked >= 3, "a read before each command, an increment behind the revocation"
+    assert EpochFile(tmp_path / "epoch").read() >= 1, "the revocation's epoch is kept outside Redis"
+
+
+def test_an_epoch_file_only_ever_goes_up(tmp_path) -> None:
+    from authkit.state.epoch import EpochFile
+
+    file = EpochFile(tmp_path / "epoch")
+    assert file.read() == 0
+    file.raise_to(5)
+    file.raise_to(3)  # another worker that saw less must not lower the mark
+    assert EpochFile(tmp_path / "epoch").read() == 5

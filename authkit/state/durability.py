@@ -17,6 +17,8 @@ does not retry, so ``fail_closed`` answers 503): its arguments were computed bef
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
 import secrets
 import threading
 import time
@@ -30,6 +32,8 @@ import fakeredis
 import redis
 
 from authkit.errors import StoreUnavailable
+from authkit.state.epoch import EpochConnection, EpochFile, Epochs
+from authkit.state.epoch import revoking as revoking_epochs
 
 MARKER = "authkit:durability"  # one hash per database: the run that owns the data, and its not-before
 PURGE_PATTERNS = ("authkit:*",)  # every key authkit writes: sessions, families, denylist, versions
@@ -122,24 +126,48 @@ class RollbackDetector:
     """
 
     def __init__(self, *, fake_server: fakeredis.FakeServer | None = None, marker: str = MARKER,
-                 patterns: tuple[str, ...] = PURGE_PATTERNS, lease: timedelta = LEASE) -> None:
+                 patterns: tuple[str, ...] = PURGE_PATTERNS, lease: timedelta = LEASE,
+                 epoch_file: EpochFile | None = None) -> None:
         self.fake_server, self.marker, self.patterns = fake_server, marker, patterns
         self.lease_ms = int(lease.total_seconds() * 1000)
-        self.not_before = 0
+        self._not_before = 0
         self.recoveries: list[Recovery] = []
         self._lock = threading.Lock()
         if fake_server is not None:
             _FAKE_RUNS.setdefault(fake_server, _FakeRun())
+        #: The revocation epoch (``authkit.state.epoch``), checked on every command of an ``EpochConnection``.
+        self.epochs = Epochs(marker, lambda: self.patterns, file=epoch_file, lease_ms=self.lease_ms)
+
+    @property
+    def not_before(self) -> int:
+        """Unix second before which access tokens are refused: the later of the two checks' purges."""
+        return max(self._not_before, self.epochs.not_before)
+
+    @not_before.setter
+    def not_before(self, value: int) -> None:
+        self._not_before = value
+
+    def cover(self, prefix: str) -> None:
+        """Purge ``<prefix>:*`` too: a store configured with a key prefix of its own."""
+        if not any(fnmatch.fnmatchcase(f"{prefix}:key", pattern) for pattern in self.patterns):
+            self.patterns = (*self.patterns, f"{prefix}:*")
 
     def __call__(self, conn: redis.Connection) -> None:
         """Handshake as usual, then check the server; raises a non-retried ``RedisError`` to abort."""
-        conn.on_connect()
-        for _ in range(3):  # connections opened together race to re-create a deleted marker: losers look again
-            try:
-                return self._check(conn)
-            except _MarkerMoved:
-                continue
-        raise RecoveryInProgress("the durability marker kept changing while this connection checked it")
+        quiet = getattr(conn, "quiet", None)
+        if quiet is not None:
+            conn.quiet = True  # the check's own commands carry no epoch probe
+        try:
+            conn.on_connect()
+            for _ in range(3):  # connections opened together race to re-create a deleted marker: look again
+                try:
+                    return self._check(conn)
+                except _MarkerMoved:
+                    continue
+            raise RecoveryInProgress("the durability marker kept changing while this connection checked it")
+        finally:
+            if quiet is not None:
+                conn.quiet = False
 
     def _check(self, conn: redis.Connection) -> None:
         fake = _FAKE_RUNS[self.fake_server] if self.fake_server is not None else None
@@ -249,6 +277,29 @@ def detector_of(client: redis.Redis) -> RollbackDetector | None:
     pool = getattr(client, "connection_pool", None)  # a RedisCluster has one pool per node: not covered
     hook = pool.connection_kwargs.get("redis_connect_func") if pool is not None else None
     return hook if isinstance(hook, RollbackDetector) else None
+
+
+def cover(client: redis.Redis, prefix: str) -> None:
+    """A store built with its own key prefix: make the purge after lost writes cover it (no-op unchecked)."""
+    detector = detector_of(client)
+    if detector is not None:
+        detector.cover(prefix)
+
+
+def revoking(client: redis.Redis) -> contextlib.AbstractContextManager[None]:
+    """Wrap the command that writes a revocation: it carries the epoch's increment behind it.
+
+    ``HINCRBY epoch 1`` travels in the same packet, right after the write, so it costs no round trip,
+    and a Redis that loses the revocation loses the increment too (it loses writes as a suffix): its
+    epoch falls below what this process saw, and is remembered here and in the host's file.
+    """
+    detector = detector_of(client)
+    return revoking_epochs(detector.epochs if detector is not None and _checks_epochs(client) else None)
+
+
+def _checks_epochs(client: redis.Redis) -> bool:
+    pool = getattr(client, "connection_pool", None)
+    return pool is not None and issubclass(pool.connection_class, EpochConnection)
 
 
 def not_before(client: redis.Redis) -> int:

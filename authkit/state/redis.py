@@ -25,6 +25,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from authkit.state import durability
+from authkit.state.epoch import FIELDS, FILE_ENV_VAR, EpochConnection, EpochFile
 from authkit.errors import StoreUnavailable
 
 ENV_VAR = "AUTHKIT_REDIS_URL"
@@ -39,12 +40,18 @@ RETRY = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
 _shared_fake_server = fakeredis.FakeServer()
 
 
-def connect(url: str | None = None, *, fresh: bool = False, detect_rollback: bool = True) -> redis.Redis:
+def connect(url: str | None = None, *, fresh: bool = False, detect_rollback: bool = True,
+            prefix: str = "authkit", epoch_file: str | os.PathLike[str] | None = None,
+            epochs: bool = True) -> redis.Redis:
     """A client for ``url``, else ``$AUTHKIT_REDIS_URL``, else an in-process fakeredis.
 
     fakeredis clients share one in-process server unless ``fresh`` asks for a new one. All clients
-    decode replies to ``str``. ``detect_rollback=False`` leaves out the durability check (a
-    ``durability.RollbackDetector`` run once per new connection): only to show what it prevents.
+    decode replies to ``str``. ``detect_rollback=False`` leaves out the durability checks (a
+    ``durability.RollbackDetector`` run once per new connection, and on a real server the revocation
+    epoch probed with every command): only to show what they prevent; ``epochs=False`` leaves out the
+    second one only. ``prefix`` names the deployment's keys (the marker ``<prefix>:durability`` and what
+    a purge deletes); ``epoch_file``, else ``$AUTHKIT_EPOCH_FILE``, is where this host keeps the highest
+    epoch its processes saw, so that a process started after Redis lost writes knows it too.
     """
     url = url if url is not None else os.environ.get(ENV_VAR) or None
     if url is None:
@@ -55,10 +62,14 @@ def connect(url: str | None = None, *, fresh: bool = False, detect_rollback: boo
             decode_responses=True, retry=RETRY, redis_connect_func=hook,
         )
         return fakeredis.FakeRedis(connection_pool=pool)
-    hook = durability.RollbackDetector() if detect_rollback else None
+    path = epoch_file if epoch_file is not None else os.environ.get(FILE_ENV_VAR) or None
+    hook = durability.RollbackDetector(marker=f"{prefix}:durability", patterns=(f"{prefix}:*",),
+                                       epoch_file=EpochFile(path) if path else None) if detect_rollback else None
+    tcp = url.startswith("redis://")  # TLS and unix sockets keep the connect-time check only
+    extra = {"connection_class": EpochConnection} if hook is not None and epochs and tcp else {}
     return redis.Redis.from_url(
         url, decode_responses=True, socket_connect_timeout=1.0, socket_timeout=2.0, retry=RETRY,
-        redis_connect_func=hook,
+        redis_connect_func=hook, **extra,
     )
 
 
@@ -91,11 +102,17 @@ class CommandLog:
     """Commands a real server received from clients (not from inside scripts)."""
 
     commands: list[str] = field(default_factory=list)
+    #: Epoch reads and increments (``authkit.state.epoch``): each travels in the packet of the command it
+    #: goes with and comes back with its reply, so it is one more command for the server but no round trip.
+    piggybacked: int = 0
 
     @property
     def round_trips(self) -> int:
         """One command sent by a client is one round trip (pipelines would count as several)."""
         return len(self.commands)
+
+
+_PROBE_TAILS = (" " + " ".join(FIELDS), ":durability epoch 1")  # the epoch's read, and its increment
 
 
 @contextmanager
@@ -129,7 +146,10 @@ def count_round_trips(client: redis.Redis) -> Iterator[CommandLog]:
                     if armed_marker in command:
                         armed.set()
                     elif armed.is_set() and entry.get("client_type") != "lua":
-                        log.commands.append(command)
+                        if command.startswith(("HMGET ", "HINCRBY ")) and command.endswith(_PROBE_TAILS):
+                            log.piggybacked += 1
+                        else:
+                            log.commands.append(command)
         except Exception as err:  # the stream broke off: reported when the block ends, never swallowed
             failures.append(err)
         finally:

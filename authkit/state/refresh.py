@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from authkit.errors import TokenError
 from authkit.tokens.keys import b64url, b64url_decode
 from authkit.state.redis import fail_closed
+from authkit.state import durability
 from authkit.state.family_scripts import LIST_SCRIPT, REVOKE_SCRIPT, ROTATE_SCRIPT, START_SCRIPT
 from authkit.state.revocation import KEY_PREFIX, AccessGuard, family_revoked_key, user_tag, version_key
 from authkit.tokens.issuer import ACCESS_TTL, TokenIssuer, TokenVerifier
@@ -141,6 +142,7 @@ class RefreshFamilies:
         if max_logins is not None and max_logins < 1:
             raise ValueError(f"max_logins is at least 1 (or None for no limit), not {max_logins!r}")
         self.redis, self.prefix, self.kind = client, prefix, kind
+        durability.cover(client, prefix)
         self.idle, self.absolute, self.grace = idle, absolute, grace
         self.max_logins, self.access_ttl, self.grace_repeats = max_logins, access_ttl, grace_repeats
         self._start = client.register_script(START_SCRIPT)
@@ -196,7 +198,7 @@ class RefreshFamilies:
                 self.successor_key(subject, family), family_revoked_key(subject, family, prefix=self.prefix)]
         args = [presented, new, sealed, _now_ms(), _ms(self.idle), _ms(self.grace), self.grace_repeats,
                 self._hold_ms()]
-        with fail_closed("token store"):
+        with fail_closed("token store"), durability.revoking(self.redis):  # a rotation revokes the presented token
             outcome = self._rotate(keys=keys, args=args)
         if outcome[0] not in ("ok", "again"):
             raise TokenError(outcome[0], _REFUSALS[outcome[0]])
@@ -207,7 +209,7 @@ class RefreshFamilies:
         not live (gone, or already revoked)."""
         keys = [self.key(subject, family), self.successor_key(subject, family),
                 family_revoked_key(subject, family, prefix=self.prefix)]
-        with fail_closed("token store"):
+        with fail_closed("token store"), durability.revoking(self.redis):
             return int(self._revoke(keys=keys, args=[self._hold_ms()])) == 1
 
     def logins(self, subject: str) -> list[Login]:

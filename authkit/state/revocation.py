@@ -54,6 +54,7 @@ class RevocationStore:
 
     def __init__(self, client: redis.Redis, *, prefix: str = KEY_PREFIX) -> None:
         self.redis, self.prefix = client, prefix
+        durability.cover(client, prefix)
 
     def deny(self, claims: dict[str, Any], *, leeway: timedelta = timedelta(0)) -> bool:
         """Denylist this token until ``exp`` + ``leeway`` (as long as a verifier still accepts it); False after."""
@@ -61,12 +62,13 @@ class RevocationStore:
         if expires_ms <= int(time.time() * 1000):
             return False
         with fail_closed("token store"):
-            self.redis.set(deny_key(claims, prefix=self.prefix), "1", pxat=expires_ms)
+            with durability.revoking(self.redis):
+                self.redis.set(deny_key(claims, prefix=self.prefix), "1", pxat=expires_ms)
         return True
 
     def bump_version(self, subject: str) -> int:
         """Logout-everywhere: every token carrying an older version is refused from now on."""
-        with fail_closed("token store"):
+        with fail_closed("token store"), durability.revoking(self.redis):
             return int(self.redis.incr(version_key(subject, prefix=self.prefix)))
 
     def version(self, subject: str) -> int:

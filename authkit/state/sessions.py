@@ -20,6 +20,7 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from authkit.state import durability
 from authkit.errors import SessionError, StoreUnavailable
 from authkit.state.durability import UNAVAILABLE_AT_STARTUP
 from authkit.state.redis import connect, fail_closed, is_fake
@@ -195,6 +196,7 @@ class SessionStore:
         self.idle, self.absolute, self.slide, self.rotation_grace, self.prefix = idle, absolute, slide, rotation_grace, prefix
         self._idle_ms = policy.idle_ms
         self._tag = f"{prefix}:{{u:"
+        durability.cover(client, prefix)
         # fakeredis (2.41) keeps GETEX's PXAT only to the whole second; there the script's PEXPIREAT slides.
         self._native = slide == "always" and not is_fake(client)
         self._scripts = [client.register_script(lua) for lua in (_CREATE, _TOUCH, _ROTATE, _DESTROY, _DESTROY_ALL,
@@ -285,7 +287,8 @@ class SessionStore:
         if not isinstance(handle, str) or not _HANDLE.fullmatch(handle):
             return False  # anything else would name another key of the user's (index, roles), not a session
         keys = [self.key(user_id, handle), self.key(user_id, "index")]
-        return bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
+        with durability.revoking(self.client):
+            return bool(self._eval(self._destroy, keys, (handle, self.key(user_id, ""))))
 
     def destroy_all(self, user_id: str, *, keep: str | None = None) -> int:
         """Log out everywhere (or everywhere but ``keep``), atomically; return how many live sessions died."""
@@ -295,7 +298,8 @@ class SessionStore:
             if keep_user != user_id:
                 raise ValueError("the session to keep belongs to another user")
         keys, args = (self.key(user_id, "index"),), (self.key(user_id, ""), keep_handle, self._idle_ms)
-        return int(self._eval(self._destroy_all, keys, args))
+        with durability.revoking(self.client):
+            return int(self._eval(self._destroy_all, keys, args))
 
     def sessions(self, user_id: str) -> list[SessionSummary]:
         """The user's live sessions, oldest first, with created and last-seen times."""

@@ -259,6 +259,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     ``REFRESH_CLIENT`` (``"public"``, the default: the API's clients are browser apps) ends a login
     when its first refresh token would have, so ``REFRESH_ABSOLUTE`` applies to ``"confidential"``
     only. ``MAX_LOGINS`` (10; None for no limit): a user's live logins, the oldest ended beyond it.
+    ``KEY_PREFIX`` prefixes every Redis key it writes (a purge after lost writes covers it).
     A refresh takes the scope from ``USERS`` as it is now: a demoted user's next access token is.
 
     ``GRACE`` (``authkit.state.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
@@ -275,7 +276,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
         ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), REFRESH_ABSOLUTE=FAMILY_ABSOLUTE,
         REFRESH_CLIENT=PUBLIC, MAX_LOGINS=MAX_LOGINS, GRACE=GRACE, GRACE_REPEATS=GRACE_REPEATS,
-        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST,
+        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST, KEY_PREFIX="authkit",
     )
     if test_config and "OVERLAP" in test_config:  # an old setting must not be dropped without a word
         raise ValueError("OVERLAP was replaced by GRACE: a repeat within the grace gets the same successor")
@@ -292,7 +293,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
         raise ValueError(f"REFRESH_CLIENT is one of {CLIENT_KINDS}, not {cfg['REFRESH_CLIENT']!r}")
     families = RefreshFamilies(client, idle=cfg["REFRESH_TTL"], absolute=cfg["REFRESH_ABSOLUTE"], grace=cfg["GRACE"],
                                kind=cfg["REFRESH_CLIENT"], max_logins=cfg["MAX_LOGINS"], access_ttl=cfg["ACCESS_TTL"],
-                               grace_repeats=cfg["GRACE_REPEATS"])
+                               grace_repeats=cfg["GRACE_REPEATS"], prefix=cfg["KEY_PREFIX"])
     try:  # load now so a first login or refresh is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
         families.load_scripts()
     except StoreUnavailable as err:
@@ -300,7 +301,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
             raise
         # Redis is down or recovering from lost writes: every call fails closed until it is back,
         # and redis-py loads the scripts on NOSCRIPT
-    guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client))
+    guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client, prefix=cfg["KEY_PREFIX"]))
     users: dict[str, User] = cfg["USERS"]
     app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard,
                                                     scopes=lambda sub: users[sub].scope if sub in users else None)
