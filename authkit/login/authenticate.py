@@ -78,7 +78,7 @@ class PasswordLogin:
                         service=self.service)
             raise LoginRefused("invalid_credentials", "unknown user or wrong password")
         if self.throttle is not None:
-            self.throttle.succeeded(name)
+            self.throttle.succeeded(name, client)
         if self.hasher.needs_rehash(user.password_hash):
             user = self._rehash(user, password)
         events.emit("login_succeeded", user_id=user.id, client=client, service=self.service)

@@ -1,13 +1,17 @@
 """Login throttling in Redis: per account and per client address, growing delays, one round trip per attempt.
 
-Each attempt runs one small script per key (the account's, the address's), sent together in one
-pipeline: one round trip on one server, each key in its own Redis Cluster slot. A key counts the
-attempts since its last success; past ``free`` attempts, each one sets a delay (``base`` doubling,
-at most ``cap``) before the next is let through, so guessing slows down exponentially while the
-owner is never locked out for good (a lockout would let anyone lock a victim out). An attempt that
-comes during the delay is refused (HTTP 429 with ``Retry-After``) without being counted. The
-account key is a keyed hash of the name as typed, so an unknown name is throttled exactly like a
-known one and no login name is written to Redis. A success clears the account's counter.
+Each attempt is one script call (one command, one round trip) over two counters, the account's and
+the address's. A counter holds the attempts since its owner's last success; past ``free`` attempts,
+each one sets a delay (``base`` doubling, at most ``cap``) before the next is let through, so guessing
+slows down exponentially while the owner is never locked out for good (a lockout would let anyone
+lock a victim out). An attempt that comes during a delay is refused (HTTP 429 with ``Retry-After``)
+and not counted. The account's counter is named by a keyed hash of the name as typed, so an unknown
+name is throttled exactly like a known one and no login name is written to Redis. A success clears
+the account's counter and takes its attempt back from the address's (addresses count failures).
+
+Both counters carry the hash tag ``{login}``: one script may touch them together on a Redis Cluster
+(no CROSSSLOT), at the price of keeping every throttle counter on one node (each a small hash that
+expires an hour after its last attempt).
 """
 
 from __future__ import annotations
@@ -23,19 +27,34 @@ import redis
 
 from authkit.state.redis import fail_closed
 
-# KEYS: the counter. ARGV: now ms, free attempts, base delay ms, cap ms, quiet window ms.
-# Returns 0 (go on) or the milliseconds to wait (the attempt is refused and not counted).
+# KEYS: the counters. ARGV: now ms, then per key: free attempts, base delay ms, cap ms, quiet window ms.
+# Returns 0 (go on: every counter counted this attempt) or the longest wait in ms (refused, nothing counted).
 ATTEMPT_SCRIPT = """
-local v = redis.call('HMGET', KEYS[1], 'n', 'until')
-local n, wait_until, now = tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(ARGV[1])
-if now < wait_until then return wait_until - now end
-n = n + 1
-if n > tonumber(ARGV[2]) then
-  wait_until = now + math.min(tonumber(ARGV[3]) * 2 ^ math.min(n - tonumber(ARGV[2]) - 1, 40), tonumber(ARGV[4]))
+local now, wait = tonumber(ARGV[1]), 0
+local state = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('HMGET', key, 'n', 'until')
+  state[i] = {tonumber(v[1]) or 0, tonumber(v[2]) or 0}
+  if now < state[i][2] then wait = math.max(wait, state[i][2] - now) end
 end
-redis.call('HSET', KEYS[1], 'n', n, 'until', string.format('%d', wait_until))
-redis.call('PEXPIRE', KEYS[1], math.max(wait_until - now, 0) + tonumber(ARGV[5]))
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  local a = 1 + (i - 1) * 4
+  local free, base, cap, window = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local n, wait_until = state[i][1] + 1, 0
+  if n > free then wait_until = now + math.min(base * 2 ^ math.min(n - free - 1, 40), cap) end
+  redis.call('HSET', key, 'n', n, 'until', string.format('%d', wait_until))
+  redis.call('PEXPIRE', key, math.max(wait_until - now, 0) + window)
+end
 return 0
+"""
+
+# KEYS: the account's counter, the address's (optional). A success: the account starts afresh, and its
+# attempt no longer counts against the address.
+SUCCESS_SCRIPT = """
+redis.call('DEL', KEYS[1])
+if KEYS[2] and (tonumber(redis.call('HGET', KEYS[2], 'n')) or 0) > 0 then redis.call('HINCRBY', KEYS[2], 'n', -1) end
+return 1
 """
 
 
@@ -48,10 +67,10 @@ class Limit:
     cap: timedelta = timedelta(minutes=15)
     window: timedelta = timedelta(hours=1)
 
-    def args(self, now_ms: int) -> tuple[int, int, int, int, int]:
-        """The script's arguments for an attempt at ``now_ms``."""
+    def args(self) -> tuple[int, int, int, int]:
+        """The script's arguments for this counter."""
         ms = timedelta(milliseconds=1)
-        return now_ms, self.free, self.base // ms, self.cap // ms, self.window // ms
+        return self.free, self.base // ms, self.cap // ms, self.window // ms
 
 
 #: Per account: 5 free tries, then 1 s, 2 s, 4 s ... up to 15 min. Per address: 20 free tries (NAT, offices).
@@ -59,52 +78,45 @@ ACCOUNT_LIMIT, CLIENT_LIMIT = Limit(free=5), Limit(free=20)
 
 
 class LoginThrottle:
-    """``attempt(name, client)`` before checking a password (1 round trip); ``succeeded(name)`` after a match."""
+    """``attempt(name, client)`` before checking a password (1 round trip); ``succeeded(name, client)`` after a match."""
 
     def __init__(self, client: redis.Redis, *, account: Limit = ACCOUNT_LIMIT, address: Limit = CLIENT_LIMIT,
                  secret: bytes = b"authkit login throttle", prefix: str = "authkit:throttle") -> None:
         self.client, self.account, self.address, self.prefix = client, account, address, prefix
         self._secret = secret  # every worker must use the same one: they share the counters
-        self._script = client.register_script(ATTEMPT_SCRIPT)
-        try:
-            client.script_load(ATTEMPT_SCRIPT)
+        self._attempt = client.register_script(ATTEMPT_SCRIPT)
+        self._success = client.register_script(SUCCESS_SCRIPT)
+        try:  # loaded now, so an attempt is one EVALSHA, not NOSCRIPT + SCRIPT LOAD + EVALSHA
+            for script in (ATTEMPT_SCRIPT, SUCCESS_SCRIPT):
+                client.script_load(script)
         except redis.RedisError:
             pass  # Redis is down: every attempt fails closed until it is back
 
     def account_key(self, name: str) -> str:
-        """The account's counter: a keyed hash of the name (no login name in Redis), its own cluster slot."""
+        """The account's counter: a keyed hash of the name (no login name in Redis)."""
         digest = hmac.new(self._secret, name.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
-        return f"{self.prefix}:{{a:{digest}}}"
+        return f"{self.prefix}:{{login}}:a:{digest}"
 
     def address_key(self, address: str) -> str:
-        """The client address's counter, in its own cluster slot."""
+        """The client address's counter."""
         safe = "".join(c if c.isalnum() or c in ".:" else "_" for c in address[:64])
-        return f"{self.prefix}:{{c:{safe}}}"
+        return f"{self.prefix}:{{login}}:c:{safe}"
 
     def attempt(self, name: str, address: str | None, *, now_ms: int | None = None) -> float:
         """0 if this attempt may go on, else the seconds to wait; ``StoreUnavailable`` if Redis is down."""
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        checks = [(self.account_key(name), self.account)]
+        keys, args = [self.account_key(name)], [now_ms, *self.account.args()]
         if address:
-            checks.append((self.address_key(address), self.address))
+            keys.append(self.address_key(address))
+            args += self.address.args()
         with fail_closed("login throttle"):
-            try:
-                waits = self._send(checks, now_ms)
-            except redis.exceptions.NoScriptError:
-                self.client.script_load(ATTEMPT_SCRIPT)  # Redis restarted and lost its scripts
-                waits = self._send(checks, now_ms)
-        return max(int(w) for w in waits) / 1000
+            return int(self._attempt(keys=keys, args=args)) / 1000
 
-    def succeeded(self, name: str) -> None:
-        """Clear the account's counter: its owner got in (the address keeps counting, against spraying)."""
+    def succeeded(self, name: str, address: str | None = None) -> None:
+        """Clear the account's counter, and take this attempt back from the address's."""
+        keys = [self.account_key(name)] + ([self.address_key(address)] if address else [])
         with fail_closed("login throttle"):
-            self.client.delete(self.account_key(name))
-
-    def _send(self, checks: list[tuple[str, Limit]], now_ms: int) -> list[int]:
-        pipe = self.client.pipeline(transaction=False)  # one round trip; each EVALSHA touches one slot
-        for key, limit in checks:
-            pipe.evalsha(self._script.sha, 1, key, *limit.args(now_ms))
-        return pipe.execute()
+            self._success(keys=keys)
 
 
 def retry_after(seconds: float) -> int:
