@@ -6,18 +6,22 @@ import pytest
 
 import authkit
 from authkit.errors import (
+    ACCOUNT_REASONS,
     CONFIG_REASONS,
     CSRF_REASONS,
     KEY_REASONS,
+    LOGIN_REASONS,
     RETIRE_REASONS,
     SESSION_REASONS,
     TOKEN_REASONS,
+    AccountError,
     AuthkitError,
     BrowserMissing,
     ConfigError,
     CsrfRejected,
     KeyImportError,
     KeyRetirementError,
+    LoginRefused,
     SessionError,
     StoreUnavailable,
     TokenError,
@@ -33,6 +37,8 @@ TYPED = [
     (WeakKeyError, ("weak_key",)),
     (ConfigError, CONFIG_REASONS),
     (BrowserMissing, ("browser_missing",)),
+    (AccountError, ACCOUNT_REASONS),
+    (LoginRefused, LOGIN_REASONS),
 ]
 
 

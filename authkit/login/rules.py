@@ -42,8 +42,8 @@ def check_new_password(password: str, *, mfa: bool = False, context: Sequence[st
         raise AccountError("weak_password", f"at most {MAX_PASSWORD_CHARS} characters")
     if normal.lower() in _common():
         raise AccountError("weak_password", "this password is on the list of common passwords")
-    # zxcvbn's cost grows with length: its own advice is to judge the first 100 characters
-    guesses = zxcvbn(normal[:100], user_inputs=[*CONTEXT, *context])["guesses"]
+    # zxcvbn judges at most 72 characters (its cost grows with length); a longer one is judged by its start
+    guesses = zxcvbn(normal[:72], user_inputs=[*CONTEXT, *context])["guesses"]
     if float(guesses) < MIN_GUESSES:
         raise AccountError("weak_password", "too easy to guess (a common word, pattern or the user name)")
     return normal
