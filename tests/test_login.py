@@ -147,3 +147,17 @@ def test_security_events_are_json_lines_without_a_secret(real_redis: redis.Redis
         for secret in secrets_seen:
             assert secret not in line
             assert secret.split(".")[-1] not in line
+
+
+def test_refresh_token_reuse_is_a_security_event(real_redis: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+    from authkit.state.refresh import GRACE
+    from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app
+
+    caplog.set_level(logging.INFO, logger="authkit.events")
+    client = create_app({"PASSWORD_COST": TEST_ARGON2, "GRACE": GRACE * 0}, redis_client=real_redis).test_client()
+    tokens = client.post("/login", json={"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}).get_json()
+    client.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    reused = client.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
+    lines = [r.getMessage() for r in caplog.records if r.name == "authkit.events"]
+    assert reused.status_code == 400 and any(json.loads(line)["event"] == "refresh_reuse" for line in lines)
+    assert not any(tokens["refresh_token"] in line or tokens["access_token"] in line for line in lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from authkit.state.durability import UNAVAILABLE_AT_STARTUP
+from authkit import events
 from authkit.errors import LoginRefused, StoreUnavailable, TokenError
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.login.authenticate import PasswordLogin
@@ -158,6 +160,7 @@ def login() -> tuple[Response, int]:
 def refresh() -> tuple[Response, int]:
     """Trade a refresh token for the next pair; the presented one is spent."""
     (token,) = _json_fields("refresh_token")
+    subject = None
     try:
         subject = _service().verifier.verify_refresh(token)["sub"]
         user = _login().directory.by_id(subject) if isinstance(subject, str) else None
@@ -165,6 +168,9 @@ def refresh() -> tuple[Response, int]:
             raise GrantError("invalid_grant", "refresh token refused: the account is disabled or deleted")
         pair = _service().refresh(token)
     except TokenError as err:
+        if err.reason == "reused":  # a stolen copy, or a client bug: an operator should know at once
+            events.emit("refresh_reuse", logging.WARNING, user_id=subject, client=request.remote_addr,
+                        service="bearer")
         raise GrantError("invalid_grant", f"refresh token refused: {err.reason}") from err
     return _token_response(pair.as_json())
 
@@ -229,6 +235,7 @@ def logout_user() -> tuple[Response | str, int]:
     if user is None:
         return jsonify(error="not_found", error_description="no such user"), 404
     _service().logout_all(user.id)
+    events.emit("revoked", logging.WARNING, user_id=user.id, reason="administrator", service="bearer")
     return "", 204
 
 
