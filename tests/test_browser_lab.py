@@ -16,11 +16,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 
+from authkit.login.users import MemoryDirectory, User, seeded_user_id
 from authkit.web.lab.browser import FLAGS, INSTALL_HINT, BrowserMissing, find_chromium, launch_options, spki_pin
 from authkit.login.passwords import hash_password, verify_password
 from authkit.state.redis import connect
 from authkit.state.sessions import SessionStore
-from authkit.web.cookie_app import COOKIE_NAME, DEMO_ACCOUNTS, DemoUser, demo_users
+from authkit.web.cookie_app import COOKIE_NAME, DEMO_ACCOUNTS, demo_users
 from authkit.web.lab import Lab, attacker
 from authkit.web.lab import experiments as ex
 from authkit.web.lab.attacker import Loot, create_attacker_app
@@ -96,7 +97,7 @@ def test_the_lab_accounts_and_its_decoy_use_the_lab_cost() -> None:
 @pytest.fixture
 def bank() -> tuple[Flask, BankState, SessionStore]:
     store, state = SessionStore(connect(fresh=True)), BankState()
-    users = {"alice": DemoUser(hash_password("pw", LAB_COST), ("transfer",))}
+    users = MemoryDirectory([User(seeded_user_id("alice"), "alice", hash_password("pw", LAB_COST), ("transfer",))])
     wsgi = create_bank_app(state, store, users, {})
     app = Flask(__name__)
     app.wsgi_app = wsgi  # a test client around the dispatcher
@@ -140,7 +141,7 @@ def test_the_unprotected_login_signs_in_whoever_posts_a_password(bank) -> None:
     assert client.post("/lab/unprotected/login", data={"username": "alice", "password": "no"}).status_code == 401
     answer = client.post("/lab/unprotected/login", data={"username": "alice", "password": "pw"},
                          headers={"Origin": "https://evil.example"})
-    assert answer.status_code == 200 and store.validate(client.get_cookie(COOKIE_NAME).value).user_id == "alice"
+    assert answer.status_code == 200 and store.validate(client.get_cookie(COOKIE_NAME).value).user_id == seeded_user_id("alice")
 
 
 def test_the_account_reflects_origin_only_when_misconfigured(bank) -> None:

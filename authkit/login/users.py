@@ -108,6 +108,12 @@ class MemoryDirectory:
     def __contains__(self, name: object) -> bool:
         return self.get(name) is not None
 
+    def __getitem__(self, name: str) -> User:
+        user = self.get(name)
+        if user is None:
+            raise KeyError(name)
+        return user
+
     def add(self, user: User) -> User:
         """Store a new account; ``AccountError("exists")`` if its ID or name is taken."""
         with self._lock:
