@@ -32,6 +32,8 @@ from authkit.web.tls import LocalTLS
 
 # --- the launcher, without a browser -------------------------------------------------------------
 
+ALICE_ID = seeded_user_id("alice")  # the lab's demo users are named by their stable IDs
+
 
 def test_launch_options_are_headless_with_the_machine_flags_and_only_the_given_pins() -> None:
     options = launch_options(["pinA=", "pinB="], executable="/usr/bin/chromium")
@@ -232,11 +234,11 @@ def test_a_fresh_profile_per_victim(browser_lab: Lab) -> None:
 def test_token_theft_localstorage_versus_httponly(browser_lab: Lab) -> None:
     stolen = ex.token_theft(browser_lab, "token")
     assert stolen["tokens sent to attacker"] == "2"
-    assert stolen["thief, another machine"] == "GET /bearer/me 200 alice, POST /bearer/refresh 200"
+    assert stolen["thief, another machine"] == f"GET /bearer/me 200 {ALICE_ID}, POST /bearer/refresh 200"
     ridden = ex.token_theft(browser_lab, "cookie")
     assert ridden["script could read"] == "nothing" and ridden["tokens sent to attacker"] == "0"
     assert "POST /cookie/transfer 200" in ridden["script acting as alice"]
-    assert ex.token_theft(browser_lab, "refresh-cookie")["thief, another machine"] == "GET /bearer/me 200 alice"
+    assert ex.token_theft(browser_lab, "refresh-cookie")["thief, another machine"] == f"GET /bearer/me 200 {ALICE_ID}"
 
 
 def test_csp_strict_blocks_every_payload_and_unsafe_inline_does_not(browser_lab: Lab) -> None:
@@ -276,8 +278,8 @@ def test_csrf_from_a_sibling_passes_samesite_and_fails_the_origin_check(browser_
     assert rows[("cross-site", "/cookie/transfer")] == ("no", "401 missing")
     assert rows[("same-site", "/cookie/transfer")] == ("yes", "403 bad_origin")
     assert rows[("same-site", "/lab/unprotected/transfer")] == ("yes", "200 transferred 500 to mallory")
-    assert ex.login_csrf(browser_lab) == [["/cookie/login", "403 bad_origin", "alice"],
-                                          ["/lab/unprotected/login", "200 logged in", "bob"]]
+    assert ex.login_csrf(browser_lab) == [["/cookie/login", "403 bad_origin", ALICE_ID],
+                                          ["/lab/unprotected/login", "200 logged in", seeded_user_id("bob")]]
 
 
 def test_cors_reflection_leaks_and_bearer_is_not_sent(browser_lab: Lab) -> None:
