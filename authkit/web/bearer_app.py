@@ -163,10 +163,10 @@ def refresh() -> tuple[Response, int]:
     subject = None
     try:
         subject = _service().verifier.verify_refresh(token)["sub"]
+        pair = _service().refresh(token)  # the store's refusals (expired, revoked, reused, 503) come first
         user = _login().directory.by_id(subject) if isinstance(subject, str) else None
         if user is None or user.disabled:  # removed even if Redis missed the log-out-everywhere
             raise GrantError("invalid_grant", "refresh token refused: the account is disabled or deleted")
-        pair = _service().refresh(token)
     except TokenError as err:
         if err.reason == "reused":  # a stolen copy, or a client bug: an operator should know at once
             events.emit("refresh_reuse", logging.WARNING, user_id=subject, client=request.remote_addr,
