@@ -43,6 +43,12 @@ from authkit.state.durability import (
 # sessions and passwords
 from authkit.errors import CSRF_REASONS, SESSION_REASONS, CsrfRejected, SessionError, StoreUnavailable
 from authkit.login.passwords import ScryptCost, hash_password, verify_login, verify_password
+from authkit.errors import AccountError, LoginRefused
+from authkit.login.accounts import Accounts
+from authkit.login.authenticate import PasswordLogin
+from authkit.login.hashing import Argon2Cost, PasswordHasher, Pepper
+from authkit.login.throttle import LoginThrottle
+from authkit.login.users import MemoryDirectory, SqliteDirectory, User
 from authkit.state.sessions import (
     DEFAULT_ABSOLUTE,
     DEFAULT_IDLE,
@@ -110,6 +116,8 @@ __all__ = [
     "hash_password",
     "verify_password",
     "verify_login",
+    "Argon2Cost", "PasswordHasher", "Pepper", "PasswordLogin", "LoginThrottle", "LoginRefused",
+    "User", "MemoryDirectory", "SqliteDirectory", "Accounts", "AccountError",
     "SessionStore",
     "Session",
     "SessionSummary",

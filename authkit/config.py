@@ -7,6 +7,7 @@ process would sign tokens the other workers cannot verify).
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import os
@@ -24,7 +25,9 @@ from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorith
 from authkit.errors import AuthkitError, ConfigError, InsecureKeyUrl
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.tokens.remote_keys import check_jwks_url
+from authkit.login.hashing import Argon2Cost, PasswordHasher, Pepper
 from authkit.login.passwords import DEFAULT_COST, ScryptCost
+from authkit.login.users import SqliteDirectory
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 KEY_FILE_MODE = 0o600  # the file holds private keys: readable by its owner only
@@ -93,6 +96,39 @@ class Environment:
             return ScryptCost(log2_n=int(value))
         except (ValueError, OverflowError) as err:  # ScryptCost keeps the bounds
             raise ConfigError("invalid", name, str(err)) from err
+
+    def password_hasher(self) -> PasswordHasher:
+        """Argon2id at OWASP's figures, unless ``AUTHKIT_SCRYPT_LOG2_N`` keeps scrypt; ``AUTHKIT_PEPPER_FILE`` adds a pepper.
+
+        Stored hashes of either algorithm keep verifying; each is re-hashed to this one at its next login.
+        """
+        cost: Argon2Cost | ScryptCost = self.scrypt_cost() if self.values.get("AUTHKIT_SCRYPT_LOG2_N", "").strip() \
+            else Argon2Cost()
+        path = self.text("AUTHKIT_PEPPER_FILE", example="/etc/authkit/pepper.json", default="")
+        return PasswordHasher(cost, pepper=load_pepper_file(path, "AUTHKIT_PEPPER_FILE") if path else None)
+
+    def user_directory(self) -> SqliteDirectory | None:
+        """The SQLite user directory at ``AUTHKIT_USER_DB``; None (the demo accounts) only if ``AUTHKIT_DEMO_USERS=1``.
+
+        A deployment never serves the published demo passwords by accident (ASVS 5.0 6.3.2).
+        """
+        demo = self.flag("AUTHKIT_DEMO_USERS")
+        path = self.text("AUTHKIT_USER_DB", example="/var/lib/authkit/users.sqlite3", default="")
+        if demo and path:
+            raise ConfigError("invalid", "AUTHKIT_DEMO_USERS", "set either AUTHKIT_USER_DB or AUTHKIT_DEMO_USERS=1")
+        if demo:
+            return None
+        if not path:
+            raise ConfigError("missing", "AUTHKIT_USER_DB", "not set; for example AUTHKIT_USER_DB=/var/lib/authkit/"
+                                                            "users.sqlite3 (python -m authkit.login.accounts add), "
+                                                            "or AUTHKIT_DEMO_USERS=1 for the published demo accounts")
+        if not Path(path).is_file():
+            raise ConfigError("invalid", "AUTHKIT_USER_DB", f"{path!r} is not a file: create it with "
+                                                            "python -m authkit.login.accounts --db PATH add NAME")
+        try:
+            return SqliteDirectory(path)
+        except Exception as err:  # sqlite3.Error and OSError: a file that is not a user database
+            raise ConfigError("invalid", "AUTHKIT_USER_DB", f"cannot open {path!r}: {err}") from err
 
     def url(self, name: str, *, example: str, schemes: Collection[str] = ("http", "https")) -> str:
         """An absolute URL with one of ``schemes`` and a host (a socket path for ``unix``)."""
@@ -168,6 +204,16 @@ def _https_origin(url: str) -> str | None:
         return None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"https://{host}" + (f":{port}" if port not in (None, 443) else "")
+
+
+def load_pepper_file(path: str, variable: str) -> Pepper:
+    """A pepper file: ``{"current": "<kid>", "keys": {"<kid>": "<base64 of at least 32 bytes>", ...}}``."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        keys = {kid: base64.b64decode(value, validate=True) for kid, value in document["keys"].items()}
+        return Pepper(keys, document["current"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
+        raise ConfigError("invalid", variable, f"cannot use pepper file {path!r}: {err}") from err
 
 
 def load_key_file(path: str | os.PathLike[str]) -> KeySet:

@@ -122,6 +122,35 @@ class CsrfRejected(AuthkitError):
     reasons = CSRF_REASONS
 
 
+# --- the login and the accounts ---------------------------------------------------------------
+
+#: Why an account could not be created or changed.
+ACCOUNT_REASONS = ("bad_name", "bad_roles", "bad_id", "exists", "unknown_user", "weak_password")
+
+
+class AccountError(AuthkitError, ValueError):
+    """An account change was refused (HTTP 400/404); ``reason`` is one of ``ACCOUNT_REASONS``."""
+
+    reason = "unknown_user"
+    reasons = ACCOUNT_REASONS
+
+
+#: Why a login was refused: the same ``invalid_credentials`` for an unknown name, a wrong password and
+#: a disabled account (no enumeration); ``throttled`` (HTTP 429) and ``busy`` (503) carry ``retry_after``.
+LOGIN_REASONS = ("invalid_credentials", "bad_request", "throttled", "busy")
+
+
+class LoginRefused(AuthkitError):
+    """A password login was refused; ``retry_after`` (seconds) is set for ``throttled`` and ``busy``."""
+
+    reason = "invalid_credentials"
+    reasons = LOGIN_REASONS
+
+    def __init__(self, reason: str | None = None, message: str | None = None, *, retry_after: int = 0) -> None:
+        super().__init__(reason, message)
+        self.retry_after = retry_after
+
+
 # --- deployment and the course's tools ------------------------------------------------------------
 
 #: Why a deployment setting was refused.

@@ -145,7 +145,8 @@ def measure(redis_server: LocalRedisServer, *, rounds: int = 20, per_round: int 
         write_key_file(key_file, key)
         write_key_file(refresh_key_file, SigningKey.generate("HS256"))
         env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-               "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
+               "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE,
+               "AUTHKIT_DEMO_USERS": "1"}  # the published demo accounts: asked for explicitly
         redis_client = redis_server.client()
         redis_client.set(PROBE_KEY, "1")
 

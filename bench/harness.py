@@ -37,6 +37,8 @@ BENCHMARKS = (
     "cost_per_request",
     "token_round_trips",
     "session_round_trips",
+    "login_hashing",
+    "login_throttle",
 )
 OUT = Path(__file__).resolve().parents[1] / "build" / "bench"
 Benchmark = Callable[[Bench], list[Row]]

@@ -43,6 +43,8 @@ from authkit.web.cookie_app import DEMO_ACCOUNTS as COOKIE_ACCOUNTS
 from authkit.web.server import GunicornServer
 from authkit.web.tls import LocalTLS
 
+#: The demo accounts (every client is alice, from one address): the login throttle would slow that crowd down.
+DEMO = {"AUTHKIT_DEMO_USERS": "1", "AUTHKIT_LOGIN_THROTTLE": "0"}
 ROUNDS_PER_LOGIN = 25  # rounds of four /me (and one refresh) between a login and its logout
 TIMEOUT = 30.0  # seconds a client waits for one answer before counting an error
 
@@ -257,14 +259,15 @@ def main() -> None:
         gunicorn = {"workers": args.workers, "threads": args.threads}
         if args.service in ("bearer", "both"):
             env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-                   "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": "https://auth.example", "AUTHKIT_AUDIENCE": "https://api.example"}
+                   "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": "https://auth.example", "AUTHKIT_AUDIENCE": "https://api.example",
+                   **DEMO}
             api = stack.enter_context(GunicornServer("authkit.web.wsgi:bearer_api()", env=env, **gunicorn))
             results = drive("bearer API", api, requests.Session, BearerUser, args.clients, args.seconds)
             reports.append(report("bearer API (login, /me, refresh, logout)", *results))
         if args.service in ("cookie", "both"):
             port = free_port()
             origin = f"https://127.0.0.1:{port}"
-            env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": origin}
+            env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": origin, **DEMO}
             site = stack.enter_context(GunicornServer("authkit.web.wsgi:cookie_app()", env=env, port=port,
                                                       ssl_files=tls.server_files(), **gunicorn))
             results = drive("cookie app", site, lambda: tls.client({"Origin": origin}), CookieUser,

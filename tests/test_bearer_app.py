@@ -16,6 +16,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from authkit.login.users import seeded_user_id
 from authkit.tokens import jws
 from authkit.tokens.keys import KeySet, SigningKey
 from authkit.login.passwords import ScryptCost
@@ -42,6 +43,7 @@ def make_app(config: dict[str, Any] | None = None, **kwargs: Any) -> Flask:
 
 ALICE = {"username": "alice", "password": DEMO_ACCOUNTS["alice"][0]}
 ROOT = {"username": "root", "password": DEMO_ACCOUNTS["root"][0]}
+ALICE_ID = seeded_user_id("alice")  # the demo directory's stable ID: tokens name users by it
 CHALLENGE = 'Bearer realm="authkit"'
 
 
@@ -89,7 +91,7 @@ def test_login_response_is_never_cached(api: str) -> None:
 
 def test_me_with_a_valid_token(api: str, alice: dict) -> None:
     response = requests.get(f"{api}/me", headers=bearer(alice["access_token"]), timeout=5)
-    assert (response.status_code, response.json()) == (200, {"sub": "alice", "scope": "read"})
+    assert (response.status_code, response.json()) == (200, {"sub": ALICE_ID, "scope": "read"})
 
 
 def test_no_credentials_is_401_without_an_error_code(api: str) -> None:
@@ -269,7 +271,7 @@ def test_a_repeat_within_the_grace_gets_the_same_pair(fresh_api: str) -> None:
     assert repeat.json()["refresh_token"] == rotated.json()["refresh_token"]
     same = {name: value for name, value in rotated.json().items() if name != "access_token"}
     assert {name: value for name, value in repeat.json().items() if name != "access_token"} == same
-    assert [r.json() for r in me] == [{"sub": "alice", "scope": "read"}] * 2
+    assert [r.json() for r in me] == [{"sub": ALICE_ID, "scope": "read"}] * 2
 
 
 def test_with_no_grace_a_repeat_is_reuse_at_once(redis_client: redis.Redis) -> None:
@@ -307,7 +309,7 @@ def test_a_fresh_app_logs_in_and_refreshes_in_one_round_trip_each(real_redis: re
     app = make_app(redis_client=real_redis)
     with serve(app) as running:
         with count_round_trips(real_redis) as at_login:  # the login's Redis part, without its scrypt
-            tokens = app.extensions["authkit.bearer"].login("alice", scope="read").as_json()
+            tokens = app.extensions["authkit.bearer"].login(ALICE_ID, scope="read").as_json()
         with count_round_trips(real_redis) as at_refresh:
             refreshed = requests.post(f"{running.url}/refresh", json={"refresh_token": tokens["refresh_token"]},
                                       timeout=5)

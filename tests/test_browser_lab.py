@@ -16,11 +16,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import Flask
 
+from authkit.login.users import MemoryDirectory, User, seeded_user_id
 from authkit.web.lab.browser import FLAGS, INSTALL_HINT, BrowserMissing, find_chromium, launch_options, spki_pin
 from authkit.login.passwords import hash_password, verify_password
 from authkit.state.redis import connect
 from authkit.state.sessions import SessionStore
-from authkit.web.cookie_app import COOKIE_NAME, DEMO_ACCOUNTS, DemoUser, demo_users
+from authkit.web.cookie_app import COOKIE_NAME, DEMO_ACCOUNTS, demo_users
 from authkit.web.lab import Lab, attacker
 from authkit.web.lab import experiments as ex
 from authkit.web.lab.attacker import Loot, create_attacker_app
@@ -30,6 +31,8 @@ from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 
 # --- the launcher, without a browser -------------------------------------------------------------
+
+ALICE_ID = seeded_user_id("alice")  # the lab's demo users are named by their stable IDs
 
 
 def test_launch_options_are_headless_with_the_machine_flags_and_only_the_given_pins() -> None:
@@ -96,7 +99,7 @@ def test_the_lab_accounts_and_its_decoy_use_the_lab_cost() -> None:
 @pytest.fixture
 def bank() -> tuple[Flask, BankState, SessionStore]:
     store, state = SessionStore(connect(fresh=True)), BankState()
-    users = {"alice": DemoUser(hash_password("pw", LAB_COST), ("transfer",))}
+    users = MemoryDirectory([User(seeded_user_id("alice"), "alice", hash_password("pw", LAB_COST), ("transfer",))])
     wsgi = create_bank_app(state, store, users, {})
     app = Flask(__name__)
     app.wsgi_app = wsgi  # a test client around the dispatcher
@@ -140,7 +143,7 @@ def test_the_unprotected_login_signs_in_whoever_posts_a_password(bank) -> None:
     assert client.post("/lab/unprotected/login", data={"username": "alice", "password": "no"}).status_code == 401
     answer = client.post("/lab/unprotected/login", data={"username": "alice", "password": "pw"},
                          headers={"Origin": "https://evil.example"})
-    assert answer.status_code == 200 and store.validate(client.get_cookie(COOKIE_NAME).value).user_id == "alice"
+    assert answer.status_code == 200 and store.validate(client.get_cookie(COOKIE_NAME).value).user_id == seeded_user_id("alice")
 
 
 def test_the_account_reflects_origin_only_when_misconfigured(bank) -> None:
@@ -231,11 +234,11 @@ def test_a_fresh_profile_per_victim(browser_lab: Lab) -> None:
 def test_token_theft_localstorage_versus_httponly(browser_lab: Lab) -> None:
     stolen = ex.token_theft(browser_lab, "token")
     assert stolen["tokens sent to attacker"] == "2"
-    assert stolen["thief, another machine"] == "GET /bearer/me 200 alice, POST /bearer/refresh 200"
+    assert stolen["thief, another machine"] == f"GET /bearer/me 200 {ALICE_ID}, POST /bearer/refresh 200"
     ridden = ex.token_theft(browser_lab, "cookie")
     assert ridden["script could read"] == "nothing" and ridden["tokens sent to attacker"] == "0"
     assert "POST /cookie/transfer 200" in ridden["script acting as alice"]
-    assert ex.token_theft(browser_lab, "refresh-cookie")["thief, another machine"] == "GET /bearer/me 200 alice"
+    assert ex.token_theft(browser_lab, "refresh-cookie")["thief, another machine"] == f"GET /bearer/me 200 {ALICE_ID}"
 
 
 def test_csp_strict_blocks_every_payload_and_unsafe_inline_does_not(browser_lab: Lab) -> None:
@@ -278,8 +281,8 @@ def test_csrf_from_a_sibling_passes_samesite_and_fails_the_origin_check(browser_
     assert rows[("cross-site", "/lab/unprotected/transfer")][1] != "403 cross_site", "no policy there"
     assert rows[("same-site", "/cookie/transfer")] == ("yes", "403 bad_origin")
     assert rows[("same-site", "/lab/unprotected/transfer")] == ("yes", "200 transferred 500 to mallory")
-    assert ex.login_csrf(browser_lab) == [["/cookie/login", "403 bad_origin", "alice"],
-                                          ["/lab/unprotected/login", "200 logged in", "bob"]]
+    assert ex.login_csrf(browser_lab) == [["/cookie/login", "403 bad_origin", ALICE_ID],
+                                          ["/lab/unprotected/login", "200 logged in", seeded_user_id("bob")]]
 
 
 def test_cors_reflection_leaks_and_bearer_is_not_sent(browser_lab: Lab) -> None:

@@ -13,6 +13,7 @@ import pytest
 import redis
 import requests
 
+from authkit.login.users import seeded_user_id
 from authkit import SessionStore
 from authkit.login.passwords import ScryptCost
 from authkit.state.sessions import session_handle
@@ -28,6 +29,8 @@ from authkit.web.cookie_app import (
 from authkit.web.server import serve
 from authkit.web.tls import LocalTLS
 from tests.test_sessions import redis_at_maxmemory
+
+ALICE_ID = seeded_user_id("alice")  # the demo directory's stable ID for alice: sessions are keyed by it
 
 COOKIE = re.compile(rf"^{COOKIE_NAME}=(?P<value>[A-Za-z0-9_-]{{134}}\.[A-Za-z0-9_-]{{43}}); Secure; HttpOnly; Path=/; SameSite=Lax$")
 CLEARED = clear_session_cookie("Lax")
@@ -91,7 +94,7 @@ def test_login_sets_a_host_only_secure_httponly_lax_cookie(site: Site) -> None:
     assert "Domain" not in header and "Expires" not in header and "Max-Age" not in header
     assert browser.cookies.get(COOKIE_NAME) == match["value"]
     me = browser.get(f"{site.https}/me")
-    assert me.status_code == 200 and me.json()["user"] == "alice"
+    assert me.status_code == 200 and me.json()["user"] == ALICE_ID
     assert me.headers["Cache-Control"] == "no-store"
 
 
@@ -192,7 +195,7 @@ def test_transfer_passes_with_token_and_origin_or_referer(site: Site) -> None:
     browser = site.browser()
     headers = csrf(site.login(browser))
     ok = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 10}, headers=headers)
-    assert ok.status_code == 200 and ok.json() == {"transferred": 10, "to": "bob", "by": "alice"}
+    assert ok.status_code == 200 and ok.json() == {"transferred": 10, "to": "bob", "by": ALICE_ID}
     browser.headers.pop("Origin")
     via_referer = browser.post(f"{site.https}/transfer", json={"to": "bob", "amount": 1},
                                headers={**headers, "Referer": f"{site.https}/pay"})
@@ -228,7 +231,7 @@ def test_login_never_keeps_a_planted_session_id(site: Site) -> None:
     site.login(victim, "alice")
     assert victim.cookies.get(COOKIE_NAME) != planted
     assert attacker.get(f"{site.https}/me").status_code == 401
-    assert victim.get(f"{site.https}/me").json()["user"] == "alice"
+    assert victim.get(f"{site.https}/me").json()["user"] == ALICE_ID
 
 
 def test_devices_logout_one_and_everywhere(site: Site) -> None:
@@ -341,7 +344,7 @@ def test_a_forged_post_changes_nothing_not_even_the_idle_deadline(site: Site, st
     browser = site.browser()
     token = csrf(site.login(browser))
     cookie = browser.cookies.get(COOKIE_NAME)
-    record = store.key("alice", session_handle(cookie))
+    record = store.key(ALICE_ID, session_handle(cookie))
     before = store.client.pexpiretime(record)
     time.sleep(0.01)
     for headers in ({}, {CSRF_HEADER: "forged"}, {**token, "Origin": "https://evil.example"}):

@@ -18,6 +18,7 @@ import pytest
 import requests
 import time_machine
 
+from authkit.login.users import seeded_user_id
 from authkit.config import ConfigError, Environment, load_key_file, private_jwk, write_key_file
 from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.state.redis import LocalRedisServer, free_port
@@ -56,7 +57,8 @@ def refresh_key_file(tmp_path: Path) -> str:
 @pytest.fixture
 def bearer_env(redis_server: LocalRedisServer, key_file: str, refresh_key_file: str) -> dict[str, str]:
     return {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": key_file,
-            "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE}
+            "AUTHKIT_REFRESH_KEYS": refresh_key_file, "AUTHKIT_ISSUER": ISSUER, "AUTHKIT_AUDIENCE": AUDIENCE,
+            "AUTHKIT_DEMO_USERS": "1"}
 
 
 def config_error(build, env: dict[str, str]) -> ConfigError:
@@ -230,7 +232,7 @@ def test_two_instances_from_one_configuration_accept_each_others_tokens(bearer_e
     assert jws.read_header(tokens["access_token"])["kid"] == "2026-05"
     assert jws.read_header(tokens["refresh_token"])["kid"] == "refresh-2026-05", "signed with the refresh keys"
     me = second.get("/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
-    assert (me.status_code, me.get_json()["sub"]) == (200, "alice")
+    assert (me.status_code, me.get_json()["sub"]) == (200, seeded_user_id("alice"))
     refreshed = second.post("/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.get_json()
     again = first.post("/refresh", json={"refresh_token": refreshed.get_json()["refresh_token"]})
@@ -256,7 +258,7 @@ def test_retiring_the_access_key_logs_nobody_out(bearer_env: dict[str, str], tmp
         access = refreshed.get_json()["access_token"]
         me = retired.get("/me", headers={"Authorization": f"Bearer {access}"})
     assert jws.read_header(access)["kid"] == "access-2"
-    assert (me.status_code, me.get_json()["sub"]) == (200, "alice")
+    assert (me.status_code, me.get_json()["sub"]) == (200, seeded_user_id("alice"))
 
 
 def test_refresh_tokens_never_share_a_key_with_access_tokens(bearer_env: dict[str, str]) -> None:
@@ -349,12 +351,13 @@ def test_a_worker_started_after_a_restart_that_lost_writes_serves_and_everyone_l
 
 
 @pytest.mark.parametrize("name", STORE_FACTORIES)
-@pytest.mark.parametrize(("setting", "stored"), [({"AUTHKIT_SCRYPT_LOG2_N": "10"}, "ln=10,r=8,p=1"),
-                                                 ({}, "ln=17,r=8,p=1")])
-def test_the_demo_users_are_hashed_at_the_configured_scrypt_cost(bearer_env: dict[str, str], name: str,
-                                                                 setting: dict[str, str], stored: str) -> None:
+@pytest.mark.parametrize(("setting", "stored"), [({"AUTHKIT_SCRYPT_LOG2_N": "10"}, "$scrypt$ln=10,r=8,p=1$"),
+                                                 ({}, "$argon2id$v=19$m=19456,t=2,p=1$")])
+def test_the_demo_users_are_hashed_at_the_configured_cost(bearer_env: dict[str, str], name: str,
+                                                          setting: dict[str, str], stored: str) -> None:
+    """Argon2id at OWASP's figures by default; scrypt when a deployment still asks for it."""
     app = STORE_FACTORIES[name]({**store_env(bearer_env, bearer_env["AUTHKIT_REDIS_URL"]), **setting})
-    assert {user.password_hash.split("$")[2] for user in app.config["USERS"].values()} == {stored}
+    assert {user.password_hash[:len(stored)] for user in app.config["USERS"].users()} == {stored}
     account = ALICE if name == "bearer API" else {"username": "alice", "password": COOKIE_ACCOUNTS["alice"][0]}
     login = app.test_client().post("/login", json=account, headers={"Origin": "https://app.example"},
                                    base_url="https://localhost")
@@ -367,7 +370,7 @@ def test_the_demo_users_are_hashed_at_the_configured_scrypt_cost(bearer_env: dic
 def test_the_cookie_app_trusts_only_the_configured_origins(redis_server: LocalRedisServer) -> None:
     with LocalTLS() as tls:
         with serve(wsgi.cookie_app({"AUTHKIT_REDIS_URL": redis_server.url,
-                                    "AUTHKIT_TRUSTED_ORIGINS": "https://app.example",
+                                    "AUTHKIT_TRUSTED_ORIGINS": "https://app.example", "AUTHKIT_DEMO_USERS": "1",
                                     "AUTHKIT_SESSION_KEY": SESSION_KEY,
                                     "AUTHKIT_SESSION_IDLE": "60", "AUTHKIT_SAME_SITE": "Strict"}),
                    ssl_context=tls.server_context) as site:
@@ -378,7 +381,7 @@ def test_the_cookie_app_trusts_only_the_configured_origins(redis_server: LocalRe
             me = configured.get(f"{site.url}/me", timeout=5).json()
     assert (own_host.status_code, own_host.json()["error"]) == (403, "bad_origin"), "the Host header is not trusted"
     assert login.status_code == 200 and "SameSite=Strict" in login.headers["Set-Cookie"]
-    assert me["user"] == "alice" and me["idle_deadline"] < me["absolute_deadline"]
+    assert me["user"] == seeded_user_id("alice") and me["idle_deadline"] < me["absolute_deadline"]
 
 
 @pytest.mark.parametrize(("missing", "build"), [("AUTHKIT_TRUSTED_ORIGINS", wsgi.cookie_app),
@@ -419,7 +422,7 @@ def test_the_hybrid_from_configuration(bearer_env: dict[str, str]) -> None:
         alice = {"username": "alice", "password": COOKIE_ACCOUNTS["alice"][0]}
         assert browser.post(f"{edge.url}/login", json=alice, timeout=10).status_code == 200
         me = browser.get(f"{edge.url}/api/me", timeout=10)
-    assert (me.status_code, me.json()["user"]) == (200, "alice")
+    assert (me.status_code, me.json()["user"]) == (200, seeded_user_id("alice"))
 
 
 def test_the_auth_and_resource_services_from_configuration(bearer_env: dict[str, str]) -> None:
@@ -512,7 +515,7 @@ def test_the_cookie_app_under_gunicorn_over_https(redis_server: LocalRedisServer
     """gunicorn terminates TLS itself (--certfile/--keyfile): the __Host- cookie is set and sent back."""
     port = free_port()
     env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}",
-           "AUTHKIT_SESSION_KEY": SESSION_KEY}
+           "AUTHKIT_SESSION_KEY": SESSION_KEY, "AUTHKIT_DEMO_USERS": "1"}
     with LocalTLS() as tls, GunicornServer("authkit.web.wsgi:cookie_app()", env=env, workers=2, port=port,
                                            ssl_files=tls.server_files()) as site:
         browser = tls.client({"Origin": site.url})
@@ -525,7 +528,7 @@ def test_the_cookie_app_under_gunicorn_over_https(redis_server: LocalRedisServer
             requests.get(f"http://127.0.0.1:{port}/me", timeout=5)  # no plain HTTP on that port
     assert login.status_code == 200 and login.headers["Set-Cookie"].startswith(f"{COOKIE_NAME}=")
     assert "; Secure; HttpOnly; Path=/" in login.headers["Set-Cookie"]
-    assert [r.status_code for r in me] == [200] * 6 and me[0].json()["user"] == "alice"
+    assert [r.status_code for r in me] == [200] * 6 and me[0].json()["user"] == seeded_user_id("alice")
 
 
 @pytest.mark.parametrize("value", ["short", "x3Rk1Yb0Vn6Q2pW8sTz4Lm9CdEf5Gh7JaKuOiPyRqS", "x3Rk1Yb0Vn6Q2pW8sTz4+m9CdEf5Gh7JaKuOiPyRqSw",

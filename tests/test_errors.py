@@ -6,12 +6,15 @@ import pytest
 
 import authkit
 from authkit.errors import (
+    ACCOUNT_REASONS,
     CONFIG_REASONS,
     CSRF_REASONS,
     KEY_REASONS,
+    LOGIN_REASONS,
     RETIRE_REASONS,
     SESSION_REASONS,
     TOKEN_REASONS,
+    AccountError,
     AuthkitError,
     BrowserMissing,
     ConfigError,
@@ -19,6 +22,7 @@ from authkit.errors import (
     InsecureKeyUrl,
     KeyImportError,
     KeyRetirementError,
+    LoginRefused,
     SessionError,
     StoreUnavailable,
     TokenError,
@@ -35,6 +39,8 @@ TYPED = [
     (ConfigError, CONFIG_REASONS),
     (BrowserMissing, ("browser_missing",)),
     (InsecureKeyUrl, ("insecure_url",)),
+    (AccountError, ACCOUNT_REASONS),
+    (LoginRefused, LOGIN_REASONS),
 ]
 
 

@@ -8,17 +8,23 @@ teaching device, and notebook 10 replaces it with the authorization code grant a
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from authkit.state.durability import UNAVAILABLE_AT_STARTUP
-from authkit.errors import StoreUnavailable, TokenError
+from authkit import events
+from authkit.errors import LoginRefused, StoreUnavailable, TokenError
 from authkit.tokens.keys import KeySet, SigningKey
-from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
+from authkit.login.authenticate import PasswordLogin
+from authkit.login.hashing import DEFAULT_ARGON2, Argon2Cost, PasswordHasher
+from authkit.login.passwords import ScryptCost
+from authkit.login.throttle import LoginThrottle
+from authkit.login.users import MemoryDirectory, User, UserDirectory, demo_directory
 from authkit.state.redis import connect
 from authkit.state.refresh import CLIENT_KINDS, FAMILY_ABSOLUTE, GRACE, GRACE_REPEATS, PUBLIC, RefreshFamilies, TokenService
 from authkit.state.revocation import AccessGuard, RevocationStore
@@ -28,7 +34,7 @@ from authkit.web.body import json_object
 REALM = "authkit"
 #: RFC 6750 §3.1: each error code and the status it travels with.
 BEARER_STATUS = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403}
-#: Demo accounts: name -> (password, scope). Only their scrypt hashes are kept in the app.
+#: Demo accounts: name -> (password, scope). Only their hashes are kept in the app.
 DEMO_ACCOUNTS = {"alice": ("wonderland-rabbit-hole", "read"), "root": ("correct horse battery staple", "read admin")}
 
 #: A user's live logins (refresh families) at most; a new login ends the oldest beyond it.
@@ -38,13 +44,6 @@ _LOGIN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a family id: secrets.token_url
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 §2.1
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an auth-scheme is a token (RFC 9110 §5.6.2)
 _QUOTABLE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # RFC 6750 §3: no quote, no backslash
-
-
-class User(NamedTuple):
-    """A demo account as the app stores it."""
-
-    password_hash: str
-    scope: str
 
 
 class GrantError(Exception):
@@ -93,9 +92,13 @@ def www_authenticate(realm: str, error: str | None = None, description: str | No
 
 
 @functools.cache
-def demo_users(cost: ScryptCost = DEFAULT_COST) -> dict[str, User]:
-    """The demo accounts, hashed with scrypt at ``cost`` once per process and cost."""
-    return {name: User(hash_password(password, cost), scope) for name, (password, scope) in DEMO_ACCOUNTS.items()}
+def _demo_users(cost: Argon2Cost | ScryptCost) -> tuple[User, ...]:
+    return tuple(demo_directory(DEMO_ACCOUNTS, PasswordHasher(cost).hash).users())
+
+
+def demo_users(cost: Argon2Cost | ScryptCost = DEFAULT_ARGON2) -> MemoryDirectory:
+    """A fresh directory of the demo accounts (seeded IDs), hashed at ``cost`` once per process and cost."""
+    return MemoryDirectory(_demo_users(cost))
 
 
 bp = Blueprint("bearer", __name__)
@@ -103,6 +106,10 @@ bp = Blueprint("bearer", __name__)
 
 def _service() -> TokenService:
     return current_app.extensions["authkit.bearer"]
+
+
+def _login() -> PasswordLogin:
+    return current_app.extensions["authkit.login"]
 
 
 def _token_outside_the_header(environ: dict[str, Any]) -> bool:
@@ -151,23 +158,28 @@ def _token_response(body: dict[str, Any], status: int = 200) -> tuple[Response, 
 
 @bp.post("/login")
 def login() -> tuple[Response, int]:
-    """Check a demo user's password; answer with an access + refresh pair."""
+    """Check a user's password; answer with an access + refresh pair whose ``sub`` is the user's stable ID."""
     username, password = _json_fields("username", "password")
-    users: dict[str, User] = current_app.config["USERS"]
-    user = users.get(username)
-    if not verify_login(password, user.password_hash if user else None, current_app.config["PASSWORD_COST"]):
-        raise GrantError("invalid_grant", "unknown user or wrong password")
+    user = _login().check(username, password, request.remote_addr)
     device = request.headers.get("User-Agent", "")
-    return _token_response(_service().login(username, scope=user.scope, device=device).as_json())
+    return _token_response(_service().login(user.id, scope=user.scope, device=device).as_json())
 
 
 @bp.post("/refresh")
 def refresh() -> tuple[Response, int]:
     """Trade a refresh token for the next pair; the presented one is spent."""
     (token,) = _json_fields("refresh_token")
+    subject = None
     try:
-        pair = _service().refresh(token)
+        subject = _service().verifier.verify_refresh(token)["sub"]
+        pair = _service().refresh(token)  # the store's refusals (expired, revoked, reused, 503) come first
+        user = _login().directory.by_id(subject) if isinstance(subject, str) else None
+        if user is None or user.disabled:  # removed even if Redis missed the log-out-everywhere
+            raise GrantError("invalid_grant", "refresh token refused: the account is disabled or deleted")
     except TokenError as err:
+        if err.reason == "reused":  # a stolen copy, or a client bug: an operator should know at once
+            events.emit("refresh_reuse", logging.WARNING, user_id=subject, client=request.remote_addr,
+                        service="bearer")
         raise GrantError("invalid_grant", f"refresh token refused: {err.reason}") from err
     return _token_response(pair.as_json())
 
@@ -242,6 +254,32 @@ def grant_error(err: GrantError) -> tuple[Response, int]:
     return _token_response({"error": err.error, "error_description": str(err)}, 400)
 
 
+@bp.post("/admin/logout-user")
+def logout_user() -> tuple[Response | str, int]:
+    """An administrator ends every login of the user named ``username`` (scope ``admin``)."""
+    _authenticate("admin")
+    (username,) = _json_fields("username")
+    user = _login().directory.by_name(username)
+    if user is None:
+        return jsonify(error="not_found", error_description="no such user"), 404
+    _service().logout_all(user.id)
+    events.emit("revoked", logging.WARNING, user_id=user.id, reason="administrator", service="bearer")
+    return "", 204
+
+
+@bp.errorhandler(LoginRefused)
+def login_refused(err: LoginRefused) -> tuple[Response, int]:
+    """400 ``invalid_grant`` for bad credentials (RFC 6749 §5.2), 429 throttled, 503 too busy to hash."""
+    if err.reason in ("throttled", "busy"):
+        response, status = _token_response({"error": "temporarily_unavailable", "error_description": str(err)},
+                                           429 if err.reason == "throttled" else 503)
+        response.headers["Retry-After"] = str(err.retry_after)
+        return response, status
+    error = "invalid_request" if err.reason == "bad_request" else "invalid_grant"
+    return _token_response({"error": error, "error_description": "unknown user or wrong password"
+                            if error == "invalid_grant" else str(err)}, 400)
+
+
 @bp.errorhandler(StoreUnavailable)
 def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
     """Redis is unreachable: refuse with 503 (fail closed), never accept without checking."""
@@ -251,9 +289,11 @@ def store_unavailable(err: StoreUnavailable) -> tuple[Response, int]:
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis.Redis | None = None,
-               keys: KeySet | None = None, refresh_keys: KeySet | None = None) -> Flask:
+               keys: KeySet | None = None, refresh_keys: KeySet | None = None,
+               login: PasswordLogin | None = None) -> Flask:
     """The bearer API. Config: ISSUER, AUDIENCE, REALM, ACCESS_TTL, REFRESH_TTL, REFRESH_ABSOLUTE,
-    REFRESH_CLIENT, MAX_LOGINS, REVOCATION, GRACE, GRACE_REPEATS, USERS, PASSWORD_COST.
+    REFRESH_CLIENT, MAX_LOGINS, REVOCATION, GRACE, GRACE_REPEATS, USERS, PASSWORD_COST,
+    THROTTLE, KEY_PREFIX.
 
     ``REFRESH_TTL`` is a login's idle lifetime (14 days), ``REFRESH_ABSOLUTE`` its cap (30 days).
     ``REFRESH_CLIENT`` (``"public"``, the default: the API's clients are browser apps) ends a login
@@ -263,9 +303,10 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
     A refresh takes the scope from ``USERS`` as it is now: a demoted user's next access token is.
 
     ``GRACE`` (``authkit.state.refresh.GRACE``, 10 s): how long a just-rotated refresh token, presented again
-    by a second tab or a retry, gets the same successor instead of revoking the login. ``USERS`` (name ->
-    ``User``) defaults to the demo accounts hashed at ``PASSWORD_COST`` (``ScryptCost()``, OWASP's minimum),
-    the cost an unknown name's stand-in hash is checked at too.
+    by a second tab or a retry, gets the same successor instead of revoking the login. ``USERS`` (a user
+    directory) defaults to the demo accounts hashed at ``PASSWORD_COST`` (``Argon2Cost()``, OWASP's minimum),
+    the cost an unknown name's stand-in hash is checked at too; ``THROTTLE`` (False) throttles logins in
+    Redis. ``login`` replaces all three with a ready ``PasswordLogin``.
 
     ``keys`` sign access tokens, ``refresh_keys`` refresh tokens, which only this service verifies; by
     default each is generated: an EdDSA key, and a separate HS256 key, so that retiring the access
@@ -276,13 +317,20 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
         ISSUER="https://auth.example", AUDIENCE="api", REALM=REALM, REVOCATION="denylist+version",
         ACCESS_TTL=timedelta(minutes=15), REFRESH_TTL=timedelta(days=14), REFRESH_ABSOLUTE=FAMILY_ABSOLUTE,
         REFRESH_CLIENT=PUBLIC, MAX_LOGINS=MAX_LOGINS, GRACE=GRACE, GRACE_REPEATS=GRACE_REPEATS,
-        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_COST, KEY_PREFIX="authkit",
+        MAX_CONTENT_LENGTH=16 * 1024, USERS=None, PASSWORD_COST=DEFAULT_ARGON2, THROTTLE=False, KEY_PREFIX="authkit",
     )
     if test_config and "OVERLAP" in test_config:  # an old setting must not be dropped without a word
         raise ValueError("OVERLAP was replaced by GRACE: a repeat within the grace gets the same successor")
     app.config.update(test_config or {})
-    app.config["USERS"] = app.config["USERS"] or demo_users(app.config["PASSWORD_COST"])
     client = redis_client if redis_client is not None else connect()
+    if login is None:
+        users: UserDirectory = app.config["USERS"] if app.config["USERS"] is not None else demo_users(
+            app.config["PASSWORD_COST"])
+        throttle = LoginThrottle(client) if app.config["THROTTLE"] else None
+        login = PasswordLogin(users, PasswordHasher(app.config["PASSWORD_COST"]), throttle=throttle,
+                              service="bearer")
+    app.config["USERS"] = login.directory
+    app.extensions["authkit.login"] = login
     keys = keys if keys is not None else KeySet(SigningKey.generate("EdDSA"))
     refresh_keys = refresh_keys if refresh_keys is not None else KeySet(SigningKey.generate("HS256"))
     cfg = app.config
@@ -302,8 +350,13 @@ def create_app(test_config: dict[str, Any] | None = None, *, redis_client: redis
         # Redis is down or recovering from lost writes: every call fails closed until it is back,
         # and redis-py loads the scripts on NOSCRIPT
     guard = AccessGuard(verifier, cfg["REVOCATION"], RevocationStore(client, prefix=cfg["KEY_PREFIX"]))
-    users: dict[str, User] = cfg["USERS"]
-    app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard,
-                                                    scopes=lambda sub: users[sub].scope if sub in users else None)
+    directory: UserDirectory = cfg["USERS"]
+
+    def current_scope(user_id: str) -> str | None:
+        """The user's scope as the directory has it now; None (the login ends) once removed or disabled."""
+        user = directory.by_id(user_id)
+        return user.scope if user is not None and not user.disabled else None
+
+    app.extensions["authkit.bearer"] = TokenService(issuer, verifier, families, guard, scopes=current_scope)
     app.register_blueprint(bp)
     return app

@@ -9,21 +9,24 @@ and the last one minted dies within its 60 seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any
 
 import requests
 from flask import Flask, Response, g, jsonify, request
 
-from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
+from authkit.errors import CsrfRejected, LoginRefused, SessionError, StoreUnavailable
 from authkit.tokens.keys import KeySet, SigningKey
-from authkit.login.passwords import DEFAULT_COST, ScryptCost, verify_login
+from authkit.login.authenticate import PasswordLogin
+from authkit.login.hashing import DEFAULT_ARGON2, Argon2Cost
+from authkit.login.passwords import ScryptCost
+from authkit.login.users import UserDirectory
 from authkit.state.sessions import Session, SessionStore
 from authkit.tokens.issuer import TokenIssuer
 from authkit.web.cookie_app import (
-    COOKIE_NAME, CSRF_HEADER, DemoUser, add_session_response_hooks, clear_session_cookie, demo_users,
-    end_presented_session, refuse_forgery, refuse_untrusted_origin, request_origin, session_cookie,
+    COOKIE_NAME, CSRF_HEADER, add_session_response_hooks, clear_session_cookie, end_presented_session,
+    login_refused, password_login, refuse_forgery, refuse_untrusted_origin, request_origin, session_cookie,
     trusted_origins_config,
 )
 from authkit.web.jwks import JWKS_MAX_AGE, JWKS_PATH, create_resource_app
@@ -63,10 +66,11 @@ def create_bff_app(
     issuer: str,
     audience: str,
     token_ttl: timedelta = INTERNAL_TOKEN_TTL,
-    users: Mapping[str, DemoUser] | None = None,
+    users: UserDirectory | None = None,
     trusted_origins: Collection[str] = (),
-    password_cost: ScryptCost = DEFAULT_COST,
+    password_cost: Argon2Cost | ScryptCost = DEFAULT_ARGON2,
     on_mint: Callable[[str], None] | None = None,
+    login: PasswordLogin | None = None,
 ) -> Flask:
     """The edge: ``POST /login``, ``GET /api/me`` (forwarded with a fresh JWT), ``POST /logout``.
 
@@ -83,7 +87,8 @@ def create_bff_app(
     app = Flask("authkit.bff")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     app.config["TRUSTED_ORIGINS"] = origins
-    app.config["USERS"] = demo_users(password_cost) if users is None else users
+    logins = login if login is not None else password_login(users, password_cost, "bff")
+    app.config["USERS"] = logins.directory
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
@@ -104,12 +109,9 @@ def create_bff_app(
         refuse_untrusted_origin(origin(), app.config["TRUSTED_ORIGINS"])
         data = json_object() or {}
         username, password = data.get("username"), data.get("password")
-        user = app.config["USERS"].get(username) if isinstance(username, str) else None
-        if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None,
-                                                             password_cost):
-            return jsonify(error="invalid_credentials", message="wrong username or password"), 401
+        user = logins.check(username, password, request.remote_addr)  # type: ignore[arg-type]
         end_presented_session(store, request.cookies.get(COOKIE_NAME))
-        session = store.create(username, roles=user.roles)
+        session = store.create(user.id, roles=user.roles)
         response = jsonify(user=username, csrf_token=session.csrf_token)
         response.headers.add("Set-Cookie", session_cookie(session.id, SAME_SITE))
         return response
@@ -159,6 +161,7 @@ def create_bff_app(
     def store_down(err: StoreUnavailable) -> tuple[Response, int]:
         return jsonify(error=err.reason, message="the session store is unreachable"), 503
 
+    app.register_error_handler(LoginRefused, login_refused)
     add_fetch_metadata_policy(app)
     add_session_response_hooks(app, SAME_SITE)
     return app
@@ -169,7 +172,7 @@ class Hybrid:
 
     def __init__(self, store: SessionStore, *, issuer: str = "https://bff.example",
                  audience: str = "https://internal.example", token_ttl: timedelta = INTERNAL_TOKEN_TTL,
-                 users: Mapping[str, DemoUser] | None = None, password_cost: ScryptCost = DEFAULT_COST) -> None:
+                 users: UserDirectory | None = None, password_cost: Argon2Cost | ScryptCost = DEFAULT_ARGON2) -> None:
         self.keys = KeySet(SigningKey.generate("EdDSA"))
         self.minted: list[str] = []
         self.tls = LocalTLS()

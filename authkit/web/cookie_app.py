@@ -13,8 +13,7 @@ from __future__ import annotations
 import functools
 import hmac
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,9 +21,12 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
-from authkit.errors import CsrfRejected, SessionError, StoreUnavailable
-from authkit.login.passwords import DEFAULT_COST, ScryptCost, hash_password, verify_login
-from authkit.state.sessions import Session, SessionStore
+from authkit.errors import CsrfRejected, LoginRefused, SessionError, StoreUnavailable
+from authkit.login.authenticate import PasswordLogin
+from authkit.login.hashing import DEFAULT_ARGON2, Argon2Cost, PasswordHasher
+from authkit.login.passwords import ScryptCost
+from authkit.login.users import MemoryDirectory, User, UserDirectory, demo_directory
+from authkit.state.sessions import Session, SessionStore, session_csrf_token
 from authkit.web.body import json_object
 from authkit.web.fetch_metadata import add_fetch_metadata_policy
 
@@ -47,18 +49,32 @@ _ROLE = re.compile(r"[a-z][a-z0-9_-]{0,31}")  # used with fullmatch: "$" would l
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-@dataclass(frozen=True)
-class DemoUser:
-    """A user of the demo: a scrypt password hash and the roles a first login seeds."""
-
-    password_hash: str
-    roles: tuple[str, ...]
+DemoUser = User  # the demo's users are directory users (seeded IDs)
 
 
 @functools.cache
-def demo_users(cost: ScryptCost = DEFAULT_COST) -> dict[str, DemoUser]:
-    """The demo accounts with their passwords hashed at ``cost`` (once per process and cost: scrypt is slow on purpose)."""
-    return {name: DemoUser(hash_password(pw, cost), roles) for name, (pw, roles) in DEMO_ACCOUNTS.items()}
+def _demo_users(cost: Argon2Cost | ScryptCost) -> tuple[User, ...]:
+    return tuple(demo_directory(DEMO_ACCOUNTS, PasswordHasher(cost).hash).users())
+
+
+def demo_users(cost: Argon2Cost | ScryptCost = DEFAULT_ARGON2) -> MemoryDirectory:
+    """A fresh directory of the demo accounts, hashed at ``cost`` once per process and cost (hashing is slow on purpose)."""
+    return MemoryDirectory(_demo_users(cost))
+
+
+def password_login(users: UserDirectory | None, cost: Argon2Cost | ScryptCost, service: str) -> PasswordLogin:
+    """The login a cookie service runs: ``users`` (the demo accounts if None) hashed at ``cost``."""
+    return PasswordLogin(demo_users(cost) if users is None else users, PasswordHasher(cost), service=service)
+
+
+def login_refused(err: LoginRefused) -> Response:
+    """401 for bad credentials (one answer for every cause), 400 bad input, 429 throttled, 503 too busy to hash."""
+    status = {"invalid_credentials": 401, "bad_request": 400, "throttled": 429, "busy": 503}[err.reason]
+    message = "wrong username or password" if status == 401 else err.args[0]
+    response = _error(status, err.reason, message)
+    if err.retry_after:
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 def trusted_origins_config(origins: Collection[str]) -> frozenset[str]:
@@ -141,16 +157,18 @@ def csrf_reason(expected_token: str, sent_token: str | None, origin: str | None,
 
 def create_cookie_app(
     store: SessionStore,
-    users: Mapping[str, DemoUser] | None = None,
+    users: UserDirectory | None = None,
     *,
     same_site: str = "Lax",
     trusted_origins: Collection[str] = (),
-    password_cost: ScryptCost = DEFAULT_COST,
+    password_cost: Argon2Cost | ScryptCost = DEFAULT_ARGON2,
+    login: PasswordLogin | None = None,
 ) -> Flask:
     """The demo app. ``trusted_origins``: the origins allowed to send state-changing requests (none: all refused).
 
-    ``password_cost``: the scrypt cost of the demo users' hashes (when ``users`` is None) and of the
-    stand-in hash an unknown name is checked against. The users are kept in ``app.config["USERS"]``.
+    ``password_cost``: the cost (Argon2id, or scrypt) of the demo users' hashes (when ``users`` is None) and
+    of the stand-in hash an unknown name is checked against; ``login`` replaces users and cost with a ready
+    ``PasswordLogin`` (a throttle, a pepper). The directory is kept in ``app.config["USERS"]``.
     """
     if same_site not in SAME_SITE_VALUES:
         raise ValueError(f"same_site must be one of {SAME_SITE_VALUES}, not {same_site!r}")
@@ -158,7 +176,8 @@ def create_cookie_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     app.config["TRUSTED_ORIGINS"] = origins
-    app.config["USERS"] = demo_users(password_cost) if users is None else users
+    logins = login if login is not None else password_login(users, password_cost, "cookie")
+    app.config["USERS"] = logins.directory
 
     def origin() -> str | None:
         return request_origin(request.headers.get("Origin"), request.headers.get("Referer"))
@@ -193,11 +212,9 @@ def create_cookie_app(
         username, password = data["username"], data["password"]
         if not isinstance(username, str) or not isinstance(password, str):
             raise InvalidRequest("username and password must be strings")
-        user = app.config["USERS"].get(username)
-        if not verify_login(password, user.password_hash if user else None, password_cost):
-            return _error(401, "invalid_credentials", "wrong username or password")
+        user = logins.check(username, password, request.remote_addr)
         end_presented_session(store, request.cookies.get(COOKIE_NAME))
-        session = store.create(username, roles=user.roles, label=request.headers.get("User-Agent", "")[:64])
+        session = store.create(user.id, roles=user.roles, label=request.headers.get("User-Agent", "")[:64])
         response = jsonify(user=username, roles=list(session.roles), csrf_token=session.csrf_token)
         response.headers.add("Set-Cookie", session_cookie(session.id, same_site))
         return response
@@ -272,12 +289,27 @@ def create_cookie_app(
             return _error(403, "forbidden", "admins only")
         data = body("user", "roles")
         user, roles = data["user"], data["roles"]
-        if not isinstance(user, str) or user not in app.config["USERS"]:
+        target = logins.directory.by_name(user) if isinstance(user, str) else None
+        if target is None:
             return _error(404, "not_found", "no such user")
         if not isinstance(roles, list) or not all(isinstance(r, str) and _ROLE.fullmatch(r) for r in roles):
             raise InvalidRequest("roles must be a list of lowercase role names")
-        store.set_roles(user, roles)
+        store.set_roles(target.id, roles)
         return jsonify(user=user, roles=roles)
+
+    @app.post("/admin/end-sessions")
+    @with_session
+    def end_sessions() -> Response:
+        """Admins log a user out everywhere (``{"user": name}``): every session of that user ends now."""
+        if "admin" not in g.session.roles:
+            return _error(403, "forbidden", "admins only")
+        user = body("user")["user"]
+        target = logins.directory.by_name(user) if isinstance(user, str) else None
+        if target is None:
+            return _error(404, "not_found", "no such user")
+        return jsonify(user=user, ended=store.destroy_all(target.id))
+
+    app.register_error_handler(LoginRefused, login_refused)
 
     @app.errorhandler(SessionError)
     def session_refused(err: SessionError) -> Response:

@@ -16,7 +16,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import redis
 from flask import Flask
@@ -24,12 +24,16 @@ from flask import Flask
 from authkit.state import durability
 from authkit.config import Environment, write_key_file
 from authkit.errors import ConfigError, StoreUnavailable
+from authkit.login.authenticate import PasswordLogin
+from authkit.login.throttle import LoginThrottle
+from authkit.login.users import UserDirectory
 from authkit.tokens.keys import ALGORITHMS, KeySet, SigningKey
 from authkit.state.redis import connect
 from authkit.state.refresh import CLIENT_KINDS, CONFIDENTIAL, FAMILY_ABSOLUTE, GRACE, PUBLIC
 from authkit.state.revocation import STRATEGIES
 from authkit.state.sessions import DEFAULT_ABSOLUTE, DEFAULT_IDLE, SLIDE_POLICIES, SessionStore
 from authkit.tokens.issuer import ACCESS_TTL, REFRESH_TTL
+from authkit.web import bearer_app, cookie_app as cookie_module
 from authkit.web.bearer_app import MAX_LOGINS, create_app
 from authkit.web.bff import INTERNAL_TOKEN_TTL, create_bff_app, create_key_publisher
 from authkit.web.cookie_app import SAME_SITE_VALUES, create_cookie_app
@@ -75,6 +79,19 @@ def _session_store(env: Environment) -> SessionStore:
     return SessionStore(_redis(env), idle=idle, absolute=absolute, slide=slide, cookie_key=key)
 
 
+def _password_login(env: Environment, client: redis.Redis, service: str,
+                    demo: Callable[..., UserDirectory]) -> PasswordLogin:
+    """Users from ``AUTHKIT_USER_DB`` (or the demo accounts if ``AUTHKIT_DEMO_USERS=1``), the hash policy, a
+    throttle on the shared Redis (``AUTHKIT_LOGIN_THROTTLE``, on unless 0)."""
+    hasher = env.password_hasher()
+    directory = env.user_directory()
+    if directory is None:
+        logging.getLogger(f"{__name__}.users").warning("%s", json.dumps({"demo_users": True, "service": service}))
+    users = directory if directory is not None else demo(hasher.cost)
+    throttled = env.flag("AUTHKIT_LOGIN_THROTTLE") if env.values.get("AUTHKIT_LOGIN_THROTTLE") else True
+    return PasswordLogin(users, hasher, throttle=LoginThrottle(client) if throttled else None, service=service)
+
+
 def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
     """The bearer API (``authkit.web.bearer_app``) on the shared Redis, signing with the key file's keys."""
     env = Environment(environ)
@@ -89,7 +106,6 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         "MAX_LOGINS": env.count("AUTHKIT_MAX_LOGINS", MAX_LOGINS) or None,  # 0: no limit
         "REVOCATION": env.choice("AUTHKIT_REVOCATION", STRATEGIES, "denylist+version"),
         "GRACE": env.seconds("AUTHKIT_REFRESH_GRACE", GRACE, allow_zero=True),
-        "PASSWORD_COST": env.scrypt_cost(),
     }
     if config["GRACE"] >= config["REFRESH_TTL"]:
         raise ConfigError("invalid", "AUTHKIT_REFRESH_GRACE", "the grace must be shorter than AUTHKIT_REFRESH_TTL")
@@ -97,7 +113,9 @@ def bearer_api(environ: Mapping[str, str] | None = None) -> Flask:
         raise ConfigError("invalid", "AUTHKIT_REFRESH_ABSOLUTE", "the absolute lifetime is at least AUTHKIT_REFRESH_TTL")
     keys = env.key_set("AUTHKIT_SIGNING_KEYS")
     refresh_keys = _refresh_keys(env, keys)
-    return create_app(config, redis_client=_redis(env), keys=keys, refresh_keys=refresh_keys)
+    client = _redis(env)
+    login = _password_login(env, client, "bearer", bearer_app.demo_users)
+    return create_app(config, redis_client=client, keys=keys, refresh_keys=refresh_keys, login=login)
 
 
 def _refresh_keys(env: Environment, access_keys: KeySet) -> KeySet:
@@ -120,9 +138,10 @@ def cookie_app(environ: Mapping[str, str] | None = None) -> Flask:
     env = Environment(environ)
     same_site = env.choice("AUTHKIT_SAME_SITE", SAME_SITE_VALUES, "Lax")
     trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
-    password_cost = env.scrypt_cost()
-    return create_cookie_app(_session_store(env), same_site=same_site, trusted_origins=trusted_origins,
-                             password_cost=password_cost)
+    env.user_directory()  # every setting is read before Redis is touched
+    store = _session_store(env)
+    login = _password_login(env, store.client, "cookie", cookie_module.demo_users)
+    return create_cookie_app(store, same_site=same_site, trusted_origins=trusted_origins, login=login)
 
 
 def bff(environ: Mapping[str, str] | None = None) -> Flask:
@@ -136,9 +155,11 @@ def bff(environ: Mapping[str, str] | None = None) -> Flask:
     internal_url = env.url("AUTHKIT_INTERNAL_URL", example="http://127.0.0.1:8002")
     token_ttl = env.seconds("AUTHKIT_INTERNAL_TOKEN_TTL", INTERNAL_TOKEN_TTL)
     trusted_origins = env.origins("AUTHKIT_TRUSTED_ORIGINS")
-    password_cost = env.scrypt_cost()
-    return create_bff_app(_session_store(env), keys, internal_url=internal_url, issuer=issuer, audience=audience,
-                          token_ttl=token_ttl, trusted_origins=trusted_origins, password_cost=password_cost)
+    env.user_directory()  # every setting is read before Redis is touched
+    store = _session_store(env)
+    login = _password_login(env, store.client, "bff", cookie_module.demo_users)
+    return create_bff_app(store, keys, internal_url=internal_url, issuer=issuer, audience=audience,
+                          token_ttl=token_ttl, trusted_origins=trusted_origins, login=login)
 
 
 def bff_keys(environ: Mapping[str, str] | None = None) -> Flask:

@@ -128,7 +128,7 @@ def create_refresh_cookie_app(service: TokenService, users: Mapping[str, Any],
         password = body.get("password")
         if not isinstance(password, str) or not verify_login(password, user.password_hash if user else None, LAB_COST):
             return refuse(400, "invalid_grant")
-        return answer(service.login(body["username"], scope=user.scope))
+        return answer(service.login(user.id, scope=user.scope))  # sub: the stable user ID, never the name
 
     @app.post("/refresh")
     def refresh() -> Response | tuple[Response, int]:
@@ -232,7 +232,7 @@ def create_bank_app(state: BankState, store: SessionStore, users: Mapping[str, D
         user = users.get(username)
         if not verify_login(password, user.password_hash if user else None, LAB_COST):
             return jsonify(error="invalid_credentials"), 401
-        session = store.create(username, roles=user.roles, label="unprotected form login")
+        session = store.create(user.id, roles=user.roles, label="unprotected form login")
         response = jsonify(user=username)
         response.headers.add("Set-Cookie", session_cookie(session.id))
         return response
