@@ -182,3 +182,31 @@ def test_make_drill_anki_writes_the_deck(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert f"cards written to {deck}" in done.stdout and read_anki(deck)[1]
     assert not (tmp_path / "my-course").exists(), "exporting touches no drill state"
+
+
+def test_missed_cards_come_back_before_new_ones_in_make_drill(tmp_path: Path) -> None:
+    """The issue's steps: a fresh workspace, three missed in `make drill NB=01 N=3`, then `make drill` again."""
+    workspace = tmp_path / "my-course"
+    cards = interview_cards([NOTEBOOK_DIR / "01_jwt_anatomy.ipynb"])
+    assert len(cards) > 3, "notebook 01 has new cards left after the first three"
+
+    def make_drill(typed: str) -> str:
+        return subprocess.run(["make", "-s", "-o", ".venv/.installed", "drill", "NB=01", "N=3", f"WORKSPACE={workspace}"],
+                              cwd=ROOT, input=typed, capture_output=True, text=True, timeout=120, check=True).stdout
+
+    first = make_drill("\nn\n" * 3)
+    assert "0 known, 3 missed." in first
+    missed = [card for card in cards if card.question in first]
+    assert missed == cards[:3]
+    second = make_drill("\ny\n" * 3)
+    asked = [card for card in cards if card.question in second]
+    assert asked == missed, "the three missed cards come back before any new one"
+    assert all(f"01_jwt_anatomy · {card.number} · box 1" in second for card in missed)
+
+
+def test_due_cards_already_seen_come_before_new_ones(cards: list[Card], tmp_path: Path) -> None:
+    boxes = Boxes(tmp_path / "drill.json")
+    boxes.start_session(cards)
+    boxes.grade(cards[2], knew=False)
+    boxes.start_session(cards)
+    assert boxes.due_now(cards) == [cards[2], cards[0], cards[1]], "the missed card first, then the new ones in order"

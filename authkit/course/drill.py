@@ -135,11 +135,16 @@ class Boxes:
         if cards:
             self.session = max(self.session, min(self.due(card) for card in cards))
 
+    def seen(self, card: Card) -> bool:
+        """True once ``card`` has been graded."""
+        return card.id in self.cards
+
     def due_now(self, cards: list[Card]) -> list[Card]:
-        """The cards due this session: lower boxes (missed more recently) first, then the most overdue."""
+        """The cards due this session: cards already graded before new ones (a missed card, in box 1, comes back
+        first), then lower boxes first, then the most overdue, then syllabus order."""
         order = {card.id: n for n, card in enumerate(cards)}
         due = [card for card in cards if self.due(card) <= self.session]
-        return sorted(due, key=lambda card: (self.box(card), self.due(card), order[card.id]))
+        return sorted(due, key=lambda card: (not self.seen(card), self.box(card), self.due(card), order[card.id]))
 
     def grade(self, card: Card, knew: bool) -> int:
         """Move ``card``: up one box if the learner knew it, back to box 1 if not; return its new box."""
