@@ -74,7 +74,7 @@ def _reset(name: str, workspace: Path, course: Path) -> int:
     except UnknownNotebook as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"{target} is the course's current version, exercises to solve.")
+    print(f"{target} is the course's current version, exercises to solve (its progress is cleared).")
     print(f"Your previous copy is in {backup}" if backup else "(your copy had no changes of yours: nothing to keep)")
     return 0
 
