@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import csv
+import difflib
 import hashlib
 import html
+import itertools
 import json
+import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -79,6 +83,42 @@ def cards_of(path: Path) -> list[Card]:
 def interview_cards(paths: Iterable[Path]) -> list[Card]:
     """Every interview question of the course, in syllabus order."""
     return [card for path in paths for card in cards_of(path)]
+
+
+# --- duplicates -----------------------------------------------------------------------------------
+
+#: Words too common to tell two questions apart.
+_STOP = frozenset("a an and are as at be but by can do does for from how if in into is it its not of on one or "
+                  "s so than that the then this to was what when where which who why with you your".split())
+#: Two cards whose question and answer share this much rare vocabulary (TF-IDF cosine) ask the same thing.
+DUPLICATE_COSINE = 0.38
+#: Two questions this alike letter for letter (difflib ratio of the normalised text) are the same question.
+DUPLICATE_RATIO = 0.85
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case content words, a plural's final s dropped (tokens, token)."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP]
+
+
+def near_duplicates(cards: list[Card]) -> list[tuple[float, Card, Card]]:
+    """Pairs of cards that ask the same question, most alike first: by TF-IDF cosine of question (counted
+    twice) and answer, or by difflib ratio of the questions alone."""
+    documents = [_words(f"{card.question} {card.question} {card.answer}") for card in cards]
+    frequency = collections.Counter(word for words in documents for word in set(words))
+    vectors = []
+    for words in documents:
+        weights = {w: (1 + math.log(n)) * math.log(len(cards) / frequency[w]) for w, n in collections.Counter(words).items()}
+        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+        vectors.append({w: v / norm for w, v in weights.items()})
+    pairs = []
+    for (i, a), (j, b) in itertools.combinations(enumerate(cards), 2):
+        cosine = sum(v * vectors[j].get(w, 0.0) for w, v in vectors[i].items())
+        ratio = difflib.SequenceMatcher(None, " ".join(_words(a.question)), " ".join(_words(b.question))).ratio()
+        if cosine >= DUPLICATE_COSINE or ratio >= DUPLICATE_RATIO:
+            pairs.append((max(cosine, ratio), a, b))
+    return sorted(pairs, key=lambda pair: -pair[0])
 
 
 # --- Anki -----------------------------------------------------------------------------------------
