@@ -32,7 +32,7 @@ help:
 	@echo "make drill    the interview questions in the terminal (NB=03, N=10; ANKI=deck.txt exports them for Anki)"
 	@echo "make check   the quick loop while editing: unit and contract tests on fakeredis (no notebook, browser or server)"
 	@echo "make test     run the whole harness: unit, contract (fakeredis + redis-server), strict nbval, student copies"
-	@echo "make course   execute every notebook into a static site under build/site"
+	@echo "make course   execute every notebook into a static site under build/site (syllabus, search, figure gallery)"
 	@echo "make student  write the learners' copies under build/student"
 	@echo "make bench    costs as ratios to bare anchors, measured side by side on a real redis-server (build/bench/)"
 	@echo "make lock     write uv.lock again after a change to the dependencies in pyproject.toml"

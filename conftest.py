@@ -38,12 +38,26 @@ class LearnerCopy(pytest.Item):
         return self.path, None, f"{self.path.name}: {self.name}"
 
 
+class PastedSolutions(pytest.Item):
+    """The learner copy with each exercise's ``solution()`` pasted over its stub: every check says Correct."""
+
+    def runtest(self) -> None:
+        from tests.test_notebooks import assert_pasted_solutions_pass
+
+        with tempfile.TemporaryDirectory(prefix="authkit-pasted-solutions-") as folder:
+            assert_pasted_solutions_pass(self.path, Path(folder))
+
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.path, None, f"{self.path.name}: {self.name}"
+
+
 class CourseNotebook(pytest.File):
     """A course notebook's own tests, collected under its path so that ``--dist loadfile`` runs them on the
     worker that runs its nbval cells: the notebooks spread over the workers instead of queueing in one file."""
 
-    def collect(self) -> Iterator[LearnerCopy]:
+    def collect(self) -> Iterator[pytest.Item]:
         yield LearnerCopy.from_parent(self, name="learner copy runs top to bottom")
+        yield PastedSolutions.from_parent(self, name="learner copy with every solution() pasted says Correct")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> CourseNotebook | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from authkit.course.drill import BOXES, Boxes, Card, cards_of, drill, export_anki, interview_cards
+from authkit.course.drill import BOXES, Boxes, Card, cards_of, drill, export_anki, interview_cards, near_duplicates
 from authkit.course.notebooks import NOTEBOOK_DIR, ROOT, course_notebooks
 
 SECTION = """## Interview questions
@@ -132,9 +132,9 @@ def test_make_drill_with_piped_input(tmp_path: Path) -> None:
     done = subprocess.run(["make", "-s", "-o", ".venv/.installed", "drill", "NB=00", "N=2", f"WORKSPACE={workspace}"],
                           cwd=ROOT, input="\ny\n\nn\n", capture_output=True, text=True, timeout=120, check=True)
     first, second = interview_cards([NOTEBOOK_DIR / "00_start_here.ipynb"])[:2]
-    assert "Session 1: 2 questions due (of 4)" in done.stdout
+    assert "Session 1: 2 questions due (of 3)" in done.stdout
     assert first.question in done.stdout and second.answer.splitlines()[0] in done.stdout
-    assert "1 known, 1 missed. Cards per box 1:3 2:1 3:0 4:0 5:0." in done.stdout
+    assert "1 known, 1 missed. Cards per box 1:2 2:1 3:0 4:0 5:0." in done.stdout
     saved = json.loads((workspace / ".authkit" / "drill.json").read_text())
     assert saved["cards"] == {first.id: {"box": 2, "due": 3}, second.id: {"box": 1, "due": 2}}
 
@@ -182,3 +182,64 @@ def test_make_drill_anki_writes_the_deck(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     assert f"cards written to {deck}" in done.stdout and read_anki(deck)[1]
     assert not (tmp_path / "my-course").exists(), "exporting touches no drill state"
+
+
+def test_missed_cards_come_back_before_new_ones_in_make_drill(tmp_path: Path) -> None:
+    """The issue's steps: a fresh workspace, three missed in `make drill NB=01 N=3`, then `make drill` again."""
+    workspace = tmp_path / "my-course"
+    cards = interview_cards([NOTEBOOK_DIR / "01_jwt_anatomy.ipynb"])
+    assert len(cards) > 3, "notebook 01 has new cards left after the first three"
+
+    def make_drill(typed: str) -> str:
+        return subprocess.run(["make", "-s", "-o", ".venv/.installed", "drill", "NB=01", "N=3", f"WORKSPACE={workspace}"],
+                              cwd=ROOT, input=typed, capture_output=True, text=True, timeout=120, check=True).stdout
+
+    first = make_drill("\nn\n" * 3)
+    assert "0 known, 3 missed." in first
+    missed = [card for card in cards if card.question in first]
+    assert missed == cards[:3]
+    second = make_drill("\ny\n" * 3)
+    asked = [card for card in cards if card.question in second]
+    assert asked == missed, "the three missed cards come back before any new one"
+    assert all(f"01_jwt_anatomy · {card.number} · box 1" in second for card in missed)
+
+
+def test_due_cards_already_seen_come_before_new_ones(cards: list[Card], tmp_path: Path) -> None:
+    boxes = Boxes(tmp_path / "drill.json")
+    boxes.start_session(cards)
+    boxes.grade(cards[2], knew=False)
+    boxes.start_session(cards)
+    assert boxes.due_now(cards) == [cards[2], cards[0], cards[1]], "the missed card first, then the new ones in order"
+
+
+def test_no_two_interview_questions_of_the_course_ask_the_same_thing() -> None:
+    """Each question once, where the course builds its answer (the drill, the deck and 08's cheat sheet).
+
+    TF-IDF cosine of question and answer >= 0.38: the copies found in the course scored 0.40 to 0.59 (04 Q5 and
+    07 Q3 on denylist versus version 0.59, 05 Q2 and 07 Q4 on idle and absolute timeouts 0.55), while the
+    highest pair kept, two different questions that share a vocabulary (01 Q8, who can sign with HS256;
+    02 Q5, how asymmetric verifiers find their key), scores 0.34. A difflib ratio >= 0.85 of the questions
+    alone catches a copied question whose answer was rewritten; the closest pair kept scores 0.61."""
+    pairs = near_duplicates(interview_cards(course_notebooks()))
+    shown = [f"{a.notebook[:2]} {a.number} ≈ {b.notebook[:2]} {b.number} ({score:.2f})" for score, a, b in pairs]
+    assert shown == []
+
+
+def test_the_duplicate_finder_catches_the_copies_the_course_had() -> None:
+    cards = interview_cards(course_notebooks())
+    copies = [
+        Card("00_start_here", "Q4", "Is a JWT encrypted?",
+             "Usually not. A signed JWT (JWS) is only base64url-encoded: anyone holding it can read every claim. The\n"
+             "signature protects integrity, not confidentiality — so no secrets go in the payload. Encryption is a\n"
+             "separate format (JWE) and rarely what a login needs."),
+        Card("07_revocation_windows_and_sliding_expiration", "Q3", "Denylist or token version: which, and when?",
+             "A `jti` denylist revokes one token (logout on this device); each entry lives only until that token's "
+             "`exp`, so its size is bounded by logouts per access-token lifetime. A per-user version revokes every "
+             "token of the user at once with one `INCR` (logout everywhere, password or permission change) but "
+             "cannot end one device alone. Both cost one read per request; read both keys in one `MGET` (same "
+             "hash tag) to keep it one round trip."),
+    ]
+    found = {(a.question, b.question) for _, a, b in near_duplicates(cards + copies)}
+    assert any(copies[0].question in pair and any("Is a JWT encrypted? What follows" in q for q in pair) for pair in found)
+    assert any(copies[1].question in pair and any(q.startswith("Denylist or token version: which one") for q in pair)
+               for pair in found)

@@ -319,3 +319,35 @@ def test_rotation_outcome_failures_show_now_ms() -> None:
 
     status, message = verdict(catalog()["rotation_outcome"], lambda *args, **kwargs: "ok")
     assert status == INCORRECT and f"now_ms={NOW}" in message, message
+
+
+NOTEBOOK_CELLS = [
+    "from authkit.course import exercise\nsq = exercise(\"square\")",
+    "import math\n\ndef square(x):\n    ### BEGIN SOLUTION\n    y = x * x\n    return y\n    ### END SOLUTION",
+    "sq.check()",
+    "def other(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+]
+
+
+def test_the_model_answer_is_the_code_between_the_markers_of_the_cell_that_defines_it() -> None:
+    from authkit.course.answers import solution_region, solution_source
+
+    assert solution_source(NOTEBOOK_CELLS, "square") == NOTEBOOK_CELLS[1]
+    assert solution_region(NOTEBOOK_CELLS[1]) == "    y = x * x\n    return y", "verbatim, indentation kept"
+    assert solution_source(NOTEBOOK_CELLS, "other") == NOTEBOOK_CELLS[3]
+    assert solution_source(NOTEBOOK_CELLS, "missing") is None
+    # an answer that is not a def: the first cell with markers after the declaration
+    cells = ["p = exercise(\"prediction\")", "### BEGIN SOLUTION\nanswer = 3\n### END SOLUTION"]
+    assert solution_region(solution_source(cells, "prediction")) == "answer = 3"
+
+
+@pytest.mark.parametrize("spec", CATALOG, ids=lambda s: s.name)
+def test_solution_prints_the_notebooks_own_model_answer(spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
+    from authkit.course.answers import model_answer
+
+    answer = model_answer(spec.name, spec.notebook)
+    assert answer, f"{spec.name}: no solution markers in notebook {spec.notebook}"
+    Exercise(spec, {}).solution()
+    printed = capsys.readouterr().out
+    assert printed == answer + "\n"
+    assert "### BEGIN SOLUTION" not in printed and "### END SOLUTION" not in printed

@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import io
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from authkit.course.answers import solution_source
 from authkit.course.catalog import catalog
+from authkit.course.exercise import Exercise
 from authkit.course.progress import CORRECT, NOT_ATTEMPTED
 from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks, execute
-from authkit.course.student import BEGIN, student_notebook
+from authkit.course.student import BEGIN, CODE_STUB, student_notebook
 
 NOTEBOOKS = course_notebooks()
 DECLARATION = re.compile(r"""\bexercise\(\s*["'](?P<name>\w+)["']\s*\)""")
@@ -88,3 +93,57 @@ def assert_learner_copy_runs(path: Path, folder: Path) -> None:
     executed = execute(student, cwd=NOTEBOOK_DIR)  # raises CellExecutionError on any failing cell
     outputs = check_outputs(executed)
     assert outputs and [line.split(":")[0] for line in outputs] == [NOT_ATTEMPTED] * len(outputs), outputs
+
+
+def printed_solution(name: str) -> str:
+    """What ``solution()`` prints for exercise ``name`` in a fresh kernel, as the learner would copy it."""
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        Exercise(catalog()[name], {}).solution()
+    return shown.getvalue().removesuffix("\n")
+
+
+def paste(cell_source: str, answer: str) -> str:
+    """Replace the stub line of a learner cell by ``answer``, as a learner selects that line and pastes."""
+    lines = cell_source.splitlines()
+    [stub] = [n for n, line in enumerate(lines) if line.strip() == CODE_STUB]
+    return "\n".join(lines[:stub] + [answer] + lines[stub + 1:])
+
+
+def assert_pasted_solutions_pass(path: Path, folder: Path) -> None:
+    """In the learner copy of ``path``, paste each exercise's ``solution()`` over its stub: every check says Correct.
+
+    Collected beside the notebook by the root conftest.py; the copy runs up to its last ``check()`` cell."""
+    reference = load(path)
+    copy = student_notebook(reference)
+    names = declared_exercises(reference)
+    assert sorted(names) == sorted(n for n, s in catalog().items() if s.notebook == path.name[:2]) != []
+    code = [n for n, c in enumerate(reference.cells) if c.cell_type == "code"]
+    for name in names:
+        source = solution_source([reference.cells[n].source for n in code], name)
+        [cell] = [n for n in code if reference.cells[n].source == source]
+        copy.cells[cell].source = paste(copy.cells[cell].source, printed_solution(name))
+    stubs = [line for c in copy.cells if c.cell_type == "code" for line in c.source.splitlines()
+             if line.strip() == CODE_STUB]
+    assert stubs == [] and BEGIN not in "".join(c.source for c in copy.cells), "every stub is answered"
+    last_check = max(n for n, c in enumerate(copy.cells) if c.cell_type == "code" and CHECK_CALL.search(c.source))
+    copy.cells = copy.cells[:last_check + 1]
+    pasted = folder / path.name
+    nbformat.write(copy, pasted)
+    outputs = check_outputs(execute(pasted, cwd=NOTEBOOK_DIR))
+    assert len(outputs) >= len(names) and [line.split(":")[0] for line in outputs] == [CORRECT] * len(outputs), outputs
+
+
+def hint_calls(source: str) -> list[str]:
+    """The ``hint()`` and ``<exercise>.hint()`` calls a code cell makes (IPython magics and shell lines skipped)."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    return [ast.unparse(node) for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Call)
+            and (getattr(node.func, "id", None) == "hint" or getattr(node.func, "attr", None) == "hint")]
+
+
+def test_a_hint_is_shown_only_when_the_learner_asks() -> None:
+    assert hint_calls("ex.check()\n# ex.hint()\nprint('call ex.hint()')") == []
+    assert hint_calls("%time ex.hint()\nex.hint()\nhint()") == ["ex.hint()", "hint()"]
+    pre_written = {f"{path.name} cell {n}": hint_calls(cell.source) for path in NOTEBOOKS
+                   for n, cell in enumerate(load(path).cells) if cell.cell_type == "code" and hint_calls(cell.source)}
+    assert pre_written == {}, "hint() is for the learner to call, in prose only"

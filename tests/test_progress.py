@@ -124,3 +124,17 @@ def test_progress_before_any_check_says_how_to_start(workspace: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "authkit.course", "progress", "--workspace", str(workspace)],
                          capture_output=True, text=True, check=True).stdout
     assert "0 of" in out and "Nothing recorded yet" in out
+
+
+def test_make_reset_clears_that_notebooks_progress_only(workspace: Path) -> None:
+    specs = catalog()
+    for name in ("is_expired", "b64url_encode", "b64url_decode"):
+        record(workspace, specs[name], "Correct", hints=1, solution_seen=False)
+    subprocess.run(["make", "-s", "-o", ".venv/.installed", "reset", "NB=01", f"WORKSPACE={workspace}"],
+                   cwd=ROOT, capture_output=True, text=True, check=True)
+    assert set(recorded(workspace)) == {"is_expired"}, "notebook 00's progress stays"
+    out = subprocess.run(["make", "-s", "-o", ".venv/.installed", "progress", f"WORKSPACE={workspace}"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    first_of_01 = next(n for n, line in enumerate(out) if line.startswith("01 "))
+    assert out[0].endswith("1 of 1 done, 0 left") and " 0 of " in out[first_of_01]
+    assert not any("Correct" in line for line in out[first_of_01:]), "a fresh copy has nothing solved"

@@ -1,59 +1,59 @@
-"""``make course``: every notebook executed into a static site that opens offline."""
+"""``make course``: every notebook executed into a Sphinx site (MyST-NB, the book theme) that opens offline."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from authkit.course.notebooks import course_notebooks
-from authkit.course.site import build_site, offline_html
 
 
-def test_offline_html_drops_cdn_scripts_only() -> None:
-    page = (
-        '<head><script src="https://cdnjs.example/require.min.js"></script>'
-        '<script>var local = 1;</script></head>'
-        '<script type="module">\nconst m = (await import("https://cdnjs.example/mermaid.mjs")).default;\n</script>'
-    )
-    assert offline_html(page) == "<head><script>var local = 1;</script></head>"
+def test_the_site_source_has_no_solution_markers_and_points_links_at_pages(tmp_path: Path) -> None:
+    from authkit.course.book import prepare
+
+    notebook = {"cells": [
+        {"cell_type": "markdown", "source": "See [02](02_verifying_jwts.ipynb#Leeway) and the figure below:"},
+        {"cell_type": "code", "source": "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+         "outputs": [{"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="}}]},
+    ]}
+    assert prepare(notebook, "09_x", tmp_path) == [("09_x-fig1.png", "See [02](02_verifying_jwts.html) and the figure below")]
+    assert notebook["cells"][1]["source"].rstrip() == "def f():\n    return 1"
+    assert (tmp_path / "09_x-fig1.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_site_has_an_index_pages_and_png_figures(tmp_path: Path) -> None:
-    start_here = course_notebooks()[0]
-    index = build_site([start_here], tmp_path)
-    links = re.findall(r'href="([^"]+\.html)"', index.read_text())
-    assert links == [f"{start_here.stem}.html"]
-    page = (tmp_path / links[0]).read_text()
-    assert "<title>00 · Start here" in page
-    assert not re.search(r'src="https?://', page), "no remote scripts: the site opens offline"
-    figures = sorted((tmp_path / "figures").glob("*.png"))
-    assert figures and all(f.read_bytes().startswith(b"\x89PNG") for f in figures)
-    assert all(f'figures/{f.name}' in index.read_text() for f in figures)
+def test_the_book_opens_offline_in_chromium_with_syllabus_search_gallery_and_no_overflow(tmp_path: Path, page) -> None:
+    """The Sphinx site of make course, built from the committed outputs, opened page by page in Chromium."""
+    from authkit.course.book import build_book
 
-
-def test_every_page_loads_in_chromium_with_its_figures_and_links(tmp_path: Path, page) -> None:
-    """The whole site, built from the committed outputs (strict nbval checks those), opened in Chromium."""
     notebooks = course_notebooks()
-    build_site(notebooks, tmp_path, run=False)
-    pages = sorted(tmp_path.glob("*.html"))
-    assert [p.name for p in pages] == sorted([f"{n.stem}.html" for n in notebooks] + ["index.html"])
-    targets: dict[Path, set[str]] = {}
-    shown = 0
+    index = build_book(notebooks, tmp_path / "site", run=False)
+    site = index.parent
+    remote: list[str] = []
+    page.route("**/*", lambda route: (remote.append(route.request.url), route.abort())
+               if not route.request.url.startswith(("file:", "data:", "blob:", "about:")) else route.continue_())
+    pages = [index, site / "gallery.html", site / "search.html"] + [site / f"{n.stem}.html" for n in notebooks]
+    targets: set[Path] = set()
     for html_page in pages:
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(html_page.as_uri())
-        images = page.eval_on_selector_all("img", "all => all.map(i => [i.src.slice(0, 60), i.naturalWidth > 0])")
-        assert [src for src, ok in images if not ok] == [], f"{html_page.name}: figures that did not decode"
-        shown += len(images)
+        page.wait_for_load_state("load")
+        broken = page.eval_on_selector_all("img", "all => all.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        assert broken == [], f"{html_page.name}: images that did not load"
+        wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert wide <= 0, f"{html_page.name} overflows the window by {wide}px"
+        assert "### BEGIN SOLUTION" not in page.inner_text("body") and "### END SOLUTION" not in page.inner_text("body")
+        sidebar = page.inner_text(".bd-sidebar-primary")
+        assert all(n.stem[:2] in sidebar or "Start here" in sidebar for n in notebooks), "the syllabus is the sidebar"
         for link in page.eval_on_selector_all("a[href]", "all => all.map(a => a.href)"):
             parts = urlsplit(link)
             if parts.scheme == "file":
-                targets.setdefault(Path(unquote(parts.path)), set()).update([parts.fragment] if parts.fragment else [])
-    assert shown >= 5, "the course's figures are on its pages"
-    for target, fragments in sorted(targets.items()):
-        assert target.is_file(), f"a link points at {target.name}, which the site does not have"
-        page.goto(target.as_uri())
-        # a fragment names an element by its raw or its percent-decoded id, as browsers try both
-        found = "id => !!(document.getElementById(id) || document.getElementById(decodeURIComponent(id)))"
-        missing = [fragment for fragment in sorted(fragments) if not page.evaluate(found, fragment)]
-        assert missing == [], f"{target.name} has no element for the anchors {missing}"
+                targets.add(Path(unquote(parts.path)))
+    assert remote == [], "the site loads nothing from the network"
+    assert all(target.exists() for target in targets), sorted(t.name for t in targets if not t.exists())
+    page.goto((site / "02_verifying_jwts.html").as_uri())
+    assert page.locator("a.left-prev").count() and page.locator("a.right-next").count(), "previous and next"
+    gallery = (site / "gallery.html").read_text(encoding="utf-8")
+    assert gallery.count("<figcaption") >= 5, "every figure in the gallery has its caption"
+    page.goto((site / "search.html").as_uri() + "?q=denylist")
+    page.wait_for_selector("#search-results li", timeout=20_000)
+    assert page.locator("#search-results li").count() >= 2, "search finds the notebooks that teach it"

@@ -17,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", type=Path, help="notebooks (default: the whole course)")
     student = commands.add_parser("student", help="write learner copies without solutions")
     student.add_argument("--out", type=Path, default=notebooks.ROOT / "build" / "student")
-    site = commands.add_parser("site", help="execute every notebook into a static HTML site")
+    site = commands.add_parser("site", help="execute every notebook into a static site (Sphinx, MyST-NB, the book theme)")
     site.add_argument("--out", type=Path, default=notebooks.ROOT / "build" / "site")
     for name, text in (
         ("workspace", "create or update the learner's workspace (never overwrites their work)"),
@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_student_copies(notebooks.course_notebooks(), args.out):
             print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     elif args.command == "site":
-        from authkit.course.site import build_site
+        from authkit.course.book import build_book
 
-        index = build_site(notebooks.course_notebooks(), args.out)
+        index = build_book(notebooks.course_notebooks(), args.out)
         print(f"site written: {index}")
     elif args.command == "workspace":
         from authkit.course.workspace import describe, sync
@@ -74,7 +74,7 @@ def _reset(name: str, workspace: Path, course: Path) -> int:
     except UnknownNotebook as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"{target} is the course's current version, exercises to solve.")
+    print(f"{target} is the course's current version, exercises to solve (its progress is cleared).")
     print(f"Your previous copy is in {backup}" if backup else "(your copy had no changes of yours: nothing to keep)")
     return 0
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import csv
+import difflib
 import hashlib
 import html
+import itertools
 import json
+import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -81,6 +85,42 @@ def interview_cards(paths: Iterable[Path]) -> list[Card]:
     return [card for path in paths for card in cards_of(path)]
 
 
+# --- duplicates -----------------------------------------------------------------------------------
+
+#: Words too common to tell two questions apart.
+_STOP = frozenset("a an and are as at be but by can do does for from how if in into is it its not of on one or "
+                  "s so than that the then this to was what when where which who why with you your".split())
+#: Two cards whose question and answer share this much rare vocabulary (TF-IDF cosine) ask the same thing.
+DUPLICATE_COSINE = 0.38
+#: Two questions this alike letter for letter (difflib ratio of the normalised text) are the same question.
+DUPLICATE_RATIO = 0.85
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case content words, a plural's final s dropped (tokens, token)."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words if w not in _STOP]
+
+
+def near_duplicates(cards: list[Card]) -> list[tuple[float, Card, Card]]:
+    """Pairs of cards that ask the same question, most alike first: by TF-IDF cosine of question (counted
+    twice) and answer, or by difflib ratio of the questions alone."""
+    documents = [_words(f"{card.question} {card.question} {card.answer}") for card in cards]
+    frequency = collections.Counter(word for words in documents for word in set(words))
+    vectors = []
+    for words in documents:
+        weights = {w: (1 + math.log(n)) * math.log(len(cards) / frequency[w]) for w, n in collections.Counter(words).items()}
+        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+        vectors.append({w: v / norm for w, v in weights.items()})
+    pairs = []
+    for (i, a), (j, b) in itertools.combinations(enumerate(cards), 2):
+        cosine = sum(v * vectors[j].get(w, 0.0) for w, v in vectors[i].items())
+        ratio = difflib.SequenceMatcher(None, " ".join(_words(a.question)), " ".join(_words(b.question))).ratio()
+        if cosine >= DUPLICATE_COSINE or ratio >= DUPLICATE_RATIO:
+            pairs.append((max(cosine, ratio), a, b))
+    return sorted(pairs, key=lambda pair: -pair[0])
+
+
 # --- Anki -----------------------------------------------------------------------------------------
 
 
@@ -135,11 +175,16 @@ class Boxes:
         if cards:
             self.session = max(self.session, min(self.due(card) for card in cards))
 
+    def seen(self, card: Card) -> bool:
+        """True once ``card`` has been graded."""
+        return card.id in self.cards
+
     def due_now(self, cards: list[Card]) -> list[Card]:
-        """The cards due this session: lower boxes (missed more recently) first, then the most overdue."""
+        """The cards due this session: cards already graded before new ones (a missed card, in box 1, comes back
+        first), then lower boxes first, then the most overdue, then syllabus order."""
         order = {card.id: n for n, card in enumerate(cards)}
         due = [card for card in cards if self.due(card) <= self.session]
-        return sorted(due, key=lambda card: (self.box(card), self.due(card), order[card.id]))
+        return sorted(due, key=lambda card: (not self.seen(card), self.box(card), self.due(card), order[card.id]))
 
     def grade(self, card: Card, knew: bool) -> int:
         """Move ``card``: up one box if the learner knew it, back to box 1 if not; return its new box."""

@@ -133,7 +133,13 @@ class Spec:
         return module[2:] if module.startswith("nb") and module[2:].isdigit() else None
 
     def solution_text(self) -> str:
-        """The model answer: given text, else the reference implementation's source."""
+        """The model answer: the code between the exercise's solution markers in its course notebook, which
+        pastes in place of the stub; outside the course (no such notebook), given text or the reference's source."""
+        from authkit.course.answers import model_answer
+
+        answer = model_answer(self.name, self.notebook)
+        if answer is not None:
+            return answer
         if self.solution is not None:
             return self.solution.strip("\n")
         return inspect.getsource(self.reference).rstrip("\n")

@@ -55,6 +55,17 @@ def record(workspace: Path, spec: Spec, status: str, *, hints: int, solution_see
         write_json(path, progress)
 
 
+def forget(workspace: Path, notebook: str) -> list[str]:
+    """Clear the recorded progress of one notebook's exercises (``"03"``); return the names cleared."""
+    path = state_dir(workspace) / PROGRESS_FILE
+    with _locked(path):
+        progress = read_json(path)
+        cleared = sorted(name for name, entry in progress.items() if entry.get("notebook") == notebook)
+        if cleared:
+            write_json(path, {name: entry for name, entry in progress.items() if name not in cleared})
+    return cleared
+
+
 def record_here(spec: Spec, status: str, *, hints: int, solution_seen: bool) -> None:
     """Record a check run in a workspace (the kernel's working directory); anywhere else, write nothing."""
     try:

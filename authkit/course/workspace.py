@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 
 from authkit.course.notebooks import NOTEBOOK_DIR, course_notebooks
+from authkit.course.progress import forget
 from authkit.course.state import COPIES_FILE, WORKSPACE_DIR, read_json, state_dir, write_json
 from authkit.course.student import student_notebook
 
@@ -86,7 +87,8 @@ def find_notebook(name: str, course: Path = NOTEBOOK_DIR) -> Path:
 
 
 def reset(name: str, workspace: Path = WORKSPACE_DIR, course: Path = NOTEBOOK_DIR) -> tuple[Path, Path | None]:
-    """Replace the learner's copy of one notebook by the course's current one; return it and the backup made."""
+    """Replace the learner's copy of one notebook by the course's current one and clear its progress (a fresh
+    copy has nothing solved); return the copy and the backup made."""
     source = find_notebook(name, course)
     fresh = student_notebook(nbformat.read(source, as_version=4))
     target = workspace / source.name
@@ -99,6 +101,7 @@ def reset(name: str, workspace: Path = WORKSPACE_DIR, course: Path = NOTEBOOK_DI
     nbformat.write(fresh, target)
     copies_path = state_dir(workspace) / COPIES_FILE
     write_json(copies_path, {**read_json(copies_path), source.name: fingerprint(fresh)})
+    forget(workspace, source.name[:2])
     return target, backup
 
 
