@@ -22,6 +22,9 @@ def expect_predictions(got: Any, expected: Mapping[str, Any], what: str) -> None
     """Compare a dict of predictions with what authkit does, one situation at a time, in order."""
     if not isinstance(got, dict):
         raise Incorrect(f"expected a dict with the keys {list(expected)} for {what}, got {got!r}")
+    extra = [situation for situation in got if situation not in expected]
+    if extra:
+        raise Incorrect(f"expected predictions for {list(expected)} only ({what}), got also {extra!r}")
     for situation, value in expected.items():
         if situation not in got:
             raise Incorrect(f"expected a prediction for {situation!r} ({what}), got none")

@@ -276,10 +276,10 @@ def _check_key_file_for(fn) -> None:
         with open(os.path.join(key_dir, "old", "hs-0"), "wb") as key_file:
             key_file.write(b"o" * 32)
         for kid in ("hs-1", "2026-01"):
-            expect(fn(key_dir, kid), os.path.join(key_dir, kid), f"kid={kid!r}")
+            expect(fn(key_dir, kid), os.path.join(key_dir, kid), f"key_dir={key_dir!r}, kid={kid!r}")
         for kid in ("../" * 12 + "dev/null", "/dev/null", "hs-1/../hs-1", "./hs-1", "old/hs-0", "..", "",
                     "hs-2"):
-            expect_raises(lambda: fn(key_dir, kid), ValueError, f"kid={kid!r}")
+            expect_raises(lambda: fn(key_dir, kid), ValueError, f"key_dir={key_dir!r}, kid={kid!r}")
 
 
 register(

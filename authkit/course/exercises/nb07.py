@@ -119,7 +119,7 @@ def early_minutes_at_300() -> float:
 def _check_early_minutes_at_300(fn) -> None:
     from authkit.course.exercises.kinds import expect_reading
 
-    expect_reading(fn(), early_minutes_at_300(), 1.0,
+    expect_reading(fn(), early_minutes_at_300(), 0.5,
                    "the right panel's 'half' bar at a request every 300 s (minutes the session may die early)")
 
 
