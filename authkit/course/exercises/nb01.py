@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 
 from authkit.course.exercise import Incorrect, expect, register
+from authkit.course.exercises.kinds import expect_choice, expect_predictions
 from authkit.tokens.keys import b64url, b64url_decode
 
 _BYTES = (b"", b"a", b"ab", b"abc", b"\xfb\xff", b"\xff\xfe\xfd", b"hello world", bytes(range(40)))
@@ -84,4 +85,73 @@ register(
         "hmac.new(secret, signing_input, hashlib.sha256).digest(), base64url-encoded, is the third part.",
     ),
     reference=hs256_token,
+)
+
+
+#: The secrets whose fate the learner predicts, by the names the notebook shows them under.
+GUARD_CANDIDATES = {
+    "b'secret'": b"secret",
+    "a passphrase": b"correct horse battery staple, twice over",
+    "a 16-byte key written twice": b"0123456789abcdef" * 2,
+    "SHA-256 of b'password'": hashlib.sha256(b"password").digest(),
+}
+
+
+def guard_predictions() -> dict[str, bool]:
+    """For each candidate: does authkit's weak-secret guard refuse it (True) or let it through (False)?"""
+    from authkit.tokens.keys import secret_weakness
+
+    return {name: secret_weakness(secret) is not None for name, secret in GUARD_CANDIDATES.items()}
+
+
+def _check_guard_predictions(fn) -> None:
+    expect_predictions(fn(), guard_predictions(), "refused by secret_weakness?")
+
+
+register(
+    "guard_predictions",
+    checker=_check_guard_predictions,
+    hints=(
+        "The guard sees only bytes: their number, their patterns, whether they look like text.",
+        "Fewer than 32 bytes is refused, and so is text with spaces or a short pattern repeated.",
+        "A hash of anything, even of b'password', is 32 bytes that look random: nothing in them shows the word.",
+    ),
+    reference=guard_predictions,
+    solution=('def guard_predictions():\n    return {\n        "b\'secret\'": True,\n        "a passphrase": True,\n'
+              '        "a 16-byte key written twice": True,\n        "SHA-256 of b\'password\'": False,\n    }'),
+)
+
+_SECRET_THREAT = "'an attacker holds one HS256 token the service issued, and unlimited offline time'"
+_SECRET_WRONG = {
+    "a": "a phrase is guessable, and so is its hash: the attacker hashes each guess (crack_hs256 with derive=) and "
+         "the guard cannot see it, since a hash looks random",
+    "c": "that is 128 bits of key drawn once and repeated, and the guard refuses it as a repeated 16-byte pattern; "
+         "an HS256 secret needs at least 256 bits",
+    "d": "the search runs offline against a token already held, whatever its exp; once found, the secret signs new "
+         "tokens with any exp the attacker likes",
+}
+
+
+def secret_choice() -> str:
+    """The HS256 secret that survives an offline search: 32 bytes from the CSPRNG."""
+    return "b"
+
+
+def _check_secret_choice(fn) -> None:
+    from authkit.tokens.keys import secret_weakness
+
+    assert secret_weakness(b"0123456789abcdef" * 2) is not None  # what the reason for "c" says
+    expect_choice(fn(), "b", _SECRET_WRONG, _SECRET_THREAT)
+
+
+register(
+    "secret_choice",
+    checker=_check_secret_choice,
+    hints=(
+        "The attacker's cost is the number of guesses; what matters is how many secrets you could have picked.",
+        "Anything a person chose, or derived from something chosen, is in a guess list; a token's exp does not "
+        "limit a search done offline.",
+    ),
+    reference=secret_choice,
+    solution='def secret_choice():\n    return "b"',
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authkit.course.exercise import Incorrect, expect, expect_raises, register
+from authkit.course.exercises.kinds import expect_choice
 from authkit.web.bearer_app import BEARER_STATUS, parse_bearer, www_authenticate
 
 _TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
@@ -107,4 +108,121 @@ register(
         "the token itself is invalid_token.",
     ),
     reference=bearer_refusal,
+)
+
+
+# --- the client's refresh decision: find the bug, fix it -----------------------------------------
+
+def should_refresh(status: int, challenge: str | None) -> bool:
+    """Refresh only when the server said this token is no good: 401 with error="invalid_token"."""
+    return status == 401 and challenge is not None and 'error="invalid_token"' in challenge
+
+
+def _refresh_cases() -> list[tuple[int, str | None, str]]:
+    """(status, WWW-Authenticate as authkit's API writes it, what happened)."""
+    from authkit.web.bearer_app import www_authenticate
+
+    realm = "authkit"
+    return [
+        (401, www_authenticate(realm, "invalid_token", "access token refused: expired"), "the token expired"),
+        (401, www_authenticate(realm, "invalid_token", "access token refused: revoked"), "the token was revoked"),
+        (403, www_authenticate(realm, "insufficient_scope", "this needs scope admin", "admin"),
+         "the token lacks the scope admin"),
+        (401, www_authenticate(realm), "no credentials were sent"),
+        (400, www_authenticate(realm, "invalid_request", "more than one method"), "a malformed request"),
+        (200, None, "the request succeeded"),
+        (503, None, "the revocation store is unreachable"),
+    ]
+
+
+def _check_should_refresh(fn) -> None:
+    for status, challenge, what in _refresh_cases():
+        expect(fn(status, challenge), should_refresh(status, challenge),
+               f"status={status}, challenge={challenge!r} ({what})")
+
+
+register(
+    "should_refresh",
+    checker=_check_should_refresh,
+    hints=(
+        "Ask of each answer: would a new access token, with the same user and scope, change it?",
+        "403 insufficient_scope: the new token carries the same scope. 401 without an error code: no token was "
+        "sent. 400: the request itself is malformed. 503: the server is down, not the token.",
+        "Refresh exactly when status is 401 and the challenge says error=\"invalid_token\".",
+    ),
+    reference=should_refresh,
+    solution=("def should_refresh(status, challenge):\n"
+              "    return status == 401 and challenge is not None and 'error=\"invalid_token\"' in challenge"),
+)
+
+
+# --- two tabs, one refresh token: a choice -------------------------------------------------------
+
+_TABS_THREAT = ("'two tabs get 401 invalid_token at the same moment, and the server forgives a second "
+                "presentation of a refresh token for 10 seconds only'")
+_TABS_WRONG = {
+    "a": "both tabs refresh with the same token; a retry that comes back after the grace looks exactly like a "
+         "thief replaying a spent token, and the whole login is revoked",
+    "c": "a timer in every tab multiplies the refreshes and still lets two tabs present one token at once: the "
+         "race is made more frequent, not removed",
+    "d": "without rotation a stolen refresh token works for its whole lifetime and reuse is never detected "
+         "(RFC 9700 asks a public client's refresh token to be rotated or sender-constrained)",
+}
+
+
+def tabs_choice() -> str:
+    """One refresh at a time: the others wait for its result, and every refresh uses the newest token."""
+    return "b"
+
+
+def _check_tabs_choice(fn) -> None:
+    expect_choice(fn(), "b", _TABS_WRONG, _TABS_THREAT)
+
+
+register(
+    "tabs_choice",
+    checker=_check_tabs_choice,
+    hints=(
+        "The server cannot tell a slow tab from a thief: both present a token that has already been rotated.",
+        "So the fix belongs in the client: make sure a spent token is never presented at all.",
+    ),
+    reference=tabs_choice,
+    solution='def tabs_choice():\n    return "b"',
+)
+
+
+# --- where the token travels: a choice -----------------------------------------------------------
+
+_PLACE_THREAT = ("'URLs are written to server and proxy logs, kept in browser history and sent on in the "
+                 "Referer header'")
+_PLACE_WRONG = {
+    "a": "the token is then part of the URL, and every log, history entry and Referer that keeps the URL keeps "
+         "the credential (RFC 6750 advises against it); this API refuses it with 400 invalid_request",
+    "c": "a GET has no body a server should read, and RFC 6750 allows the form body only for a POST with a "
+         "form-encoded body; it is no better than the header and far less supported",
+    "d": "the copy in the query string leaks exactly as in 'a', and sending two methods at once is itself "
+         "refused (400 invalid_request, 'more than one method')",
+}
+
+
+def token_placement() -> str:
+    """Where a client sends an access token: the Authorization header, scheme Bearer."""
+    return "b"
+
+
+def _check_token_placement(fn) -> None:
+    assert parse_bearer("Bearer abc.def.ghi") == "abc.def.ghi"  # what "b" sends, read by authkit's parser
+    expect_choice(fn(), "b", _PLACE_WRONG, _PLACE_THREAT)
+
+
+register(
+    "token_placement",
+    checker=_check_token_placement,
+    hints=(
+        "Which of these places ends up in a log line or a history entry?",
+        "Headers other than the URL are not written to access logs by default, nor kept in history, nor sent "
+        "on to the next site.",
+    ),
+    reference=token_placement,
+    solution='def token_placement():\n    return "b"',
 )

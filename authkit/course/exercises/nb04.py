@@ -7,6 +7,7 @@ from typing import Any
 from redis.crc import key_slot
 
 from authkit.course.exercise import Incorrect, expect, register
+from authkit.course.exercises.kinds import expect_choice, expect_predictions
 from authkit.state.revocation import STRATEGIES, deny_key, version_key
 
 NOW = 1_767_603_600_000  # 2026-01-05 09:00 UTC, in milliseconds
@@ -160,4 +161,191 @@ register(
         "Refuse a token whose 'ver' claim is not an int with 'missing_claim'; one whose ver differs with 'revoked'.",
     ),
     reference=revocation_reason,
+)
+
+
+# --- the real service, on a Redis of its own, for the checks below -------------------------------
+
+def _service(grace_s: float = 0, strategy: str = "denylist+version") -> tuple[Any, Any]:
+    """authkit's TokenService as the notebook builds it (Ed25519 access keys, HS256 refresh keys), and its guard."""
+    from datetime import timedelta
+
+    from authkit import (AccessGuard, KeySet, RefreshFamilies, RevocationStore, SigningKey, TokenIssuer,
+                         TokenService, TokenVerifier)
+    from authkit.state.redis import connect
+
+    r = connect(fresh=True)
+    keys, refresh_keys = KeySet(SigningKey.generate("EdDSA")), KeySet(SigningKey.generate("HS256"))
+    issuer = TokenIssuer(keys, refresh_keys=refresh_keys, issuer="https://auth.example", audience="api")
+    verifier = TokenVerifier(keys, refresh_keys=refresh_keys, issuer="https://auth.example", audience="api")
+    guard = AccessGuard(verifier, strategy, RevocationStore(r))
+    families = RefreshFamilies(r, grace=timedelta(seconds=grace_s)) if grace_s else RefreshFamilies(r)
+    return TokenService(issuer, verifier, families, guard), guard
+
+
+def _attempt(call: Any, *args: Any) -> str:
+    from authkit import TokenError
+
+    try:
+        call(*args)
+    except TokenError as refusal:
+        return refusal.reason
+    return "accepted"
+
+
+def theft_predictions() -> dict[str, str]:
+    """A copied refresh token replayed after alice's app refreshed: what each party gets, by authkit."""
+    service, _ = _service()
+    victim, phone = service.login("alice"), service.login("alice")
+    stolen = victim.refresh_token
+    victim = service.refresh(victim.refresh_token)
+    return {
+        "the attacker presents the copy": _attempt(service.refresh, stolen),
+        "alice's app refreshes with its newest token": _attempt(service.refresh, victim.refresh_token),
+        "alice's phone, logged in on its own, refreshes": _attempt(service.refresh, phone.refresh_token),
+    }
+
+
+def _check_theft_predictions(fn) -> None:
+    expect_predictions(fn(), theft_predictions(), "strict rotation, no grace")
+
+
+register(
+    "theft_predictions",
+    checker=_check_theft_predictions,
+    hints=(
+        "Answer with authkit's reasons: 'accepted', 'reused', 'revoked' or 'expired'.",
+        "A token that has already been rotated is 'reused', and the server then revokes the whole family it "
+        "belongs to: the newest token of that family is 'revoked'.",
+        "A family is one login. Another login of the same user is another family, untouched.",
+    ),
+    reference=theft_predictions,
+    solution=('def theft_predictions():\n    return {\n        "the attacker presents the copy": "reused",\n'
+              '        "alice\'s app refreshes with its newest token": "revoked",\n'
+              '        "alice\'s phone, logged in on its own, refreshes": "accepted",\n    }'),
+)
+
+
+_GRACE_THREAT = ("'responses get lost and tabs race, yet a copy of a refresh token replayed by a thief must "
+                 "still be caught'")
+_GRACE_WRONG = {
+    "a": "with no grace a lost response or two tabs refreshing at once present a spent token, and the whole "
+         "login is revoked: the user is logged out by the mechanism meant to protect them",
+    "c": "for fifteen minutes after every rotation a thief replaying the just-rotated copy is served the live "
+         "head like a retry: detection waits far longer than any retry needs",
+    "d": "a grace as long as the token's life means a spent token is never 'reused': rotation no longer "
+         "detects anything",
+}
+
+
+def grace_choice() -> str:
+    """A grace of a few seconds: one client timeout and one retry."""
+    return "b"
+
+
+def _check_grace_choice(fn) -> None:
+    from datetime import timedelta
+
+    from authkit import REFRESH_GRACE
+
+    assert REFRESH_GRACE <= timedelta(seconds=30)  # what "b" describes is authkit's own default
+    expect_choice(fn(), "b", _GRACE_WRONG, _GRACE_THREAT)
+
+
+register(
+    "grace_choice",
+    checker=_check_grace_choice,
+    hints=(
+        "Within the grace, a replayed copy of the just-rotated token is served like a retry: no alarm.",
+        "So the grace should be as long as an honest retry needs, and not a second longer.",
+    ),
+    reference=grace_choice,
+    solution='def grace_choice():\n    return "b"',
+)
+
+
+def race_predictions() -> dict[str, str]:
+    """Two tabs present one refresh token at once: what the second tab gets, per implementation."""
+    from authkit import NaiveRotation
+
+    service, _ = _service()
+    bob = service.verifier.verify_refresh(service.login("bob").refresh_token)
+    naive = NaiveRotation(service.families)
+    tab_1, tab_2 = naive.read("bob", bob["fam"]), naive.read("bob", bob["fam"])
+    naive_second = "accepted" if tab_1 == tab_2 == bob["jti"] else "refused"
+
+    bob = service.verifier.verify_refresh(service.login("bob").refresh_token)
+    service.families.rotate("bob", bob["fam"], bob["jti"], "jti-for-tab-1")
+    strict_second = _attempt(service.families.rotate, "bob", bob["fam"], bob["jti"], "jti-for-tab-2")
+
+    graceful, _ = _service(grace_s=10)
+    both = graceful.login("bob")
+    first, second = graceful.refresh(both.refresh_token), graceful.refresh(both.refresh_token)
+    return {
+        "read, compare in Python, then write": naive_second,
+        "one Lua script, no grace": strict_second,
+        "one Lua script, 10 s grace": "same token" if first.refresh_token == second.refresh_token else "other",
+    }
+
+
+def _check_race_predictions(fn) -> None:
+    expect_predictions(fn(), race_predictions(), "the second tab, an instant after the first")
+
+
+register(
+    "race_predictions",
+    checker=_check_race_predictions,
+    hints=(
+        "Read then write: both tabs read before either writes, so both see the current token.",
+        "The script checks and rotates in one step: the second tab finds a token already spent ('reused').",
+        "With a grace, the second presentation within it gets the first one's successor: 'same token'.",
+    ),
+    reference=race_predictions,
+    solution=('def race_predictions():\n    return {\n        "read, compare in Python, then write": "accepted",\n'
+              '        "one Lua script, no grace": "reused",\n'
+              '        "one Lua script, 10 s grace": "same token",\n    }'),
+)
+
+
+_STRATEGY_THREAT = ("'a logout must kill that device's access token at once, and logout-everywhere must kill "
+                    "every other device's at once'")
+
+
+def _strategy_row(strategy: str) -> tuple[str, str]:
+    """(laptop's access token after its logout, phone's after logout-everywhere), measured by authkit."""
+    service, guard = _service(strategy=strategy)
+    laptop, phone = service.login("carol"), service.login("carol")
+    service.logout(guard.check(laptop.access_token))
+    after_logout = _attempt(guard.check, laptop.access_token)
+    service.logout_all("carol")
+    return after_logout, _attempt(guard.check, phone.access_token)
+
+
+def strategy_choice() -> str:
+    """The strategy that refuses both at once: the denylist and the version, read in one MGET."""
+    return "denylist+version"
+
+
+def _check_strategy_choice(fn) -> None:
+    got = fn()
+    if isinstance(got, str) and got in STRATEGIES and got != "denylist+version":
+        after_logout, after_all = _strategy_row(got)
+        raise Incorrect(f"expected 'denylist+version' for the threat {_STRATEGY_THREAT}, got {got!r}: with it the "
+                        f"laptop's token after logout is {after_logout!r} and the phone's after logout-everywhere "
+                        f"is {after_all!r}")
+    if got == "denylist+version":
+        expect(_strategy_row(got), ("revoked", "revoked"), "'denylist+version' (laptop, phone)")
+    expect(got, "denylist+version", f"the threat {_STRATEGY_THREAT} (one of {sorted(STRATEGIES)})")
+
+
+register(
+    "strategy_choice",
+    checker=_check_strategy_choice,
+    hints=(
+        "Read the table row by row: which strategy refuses the laptop's token after logout AND the phone's "
+        "after logout-everywhere?",
+        "The denylist ends one token; the version ends all of a user's tokens at once. The threat asks for both.",
+    ),
+    reference=strategy_choice,
+    solution='def strategy_choice():\n    return "denylist+version"',
 )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from authkit.course.exercise import COMPARE_DIGEST, URANDOM, Incorrect, expect, expect_calls, register
+from authkit.course.exercises.kinds import expect_choice, expect_predictions
 from authkit.web.cookie_app import csrf_reason, session_cookie
 
 # --- 1. the Set-Cookie header ---------------------------------------------------------------------
@@ -175,4 +176,99 @@ register(
         "(compare_digest refuses non-ASCII str).",
     ),
     reference=csrf_reason,
+)
+
+
+# --- the password store: a choice -----------------------------------------------------------------
+
+_PASSWORD_THREAT = "'the table of users, with whatever the site stores for each password, is stolen and taken offline'"
+_PASSWORD_WRONG = {
+    "a": "SHA-256 is built to be fast: a GPU tries billions of guesses a second against each salted hash; the "
+         "salt only stops one guess from testing every user at once",
+    "c": "encryption is reversible: whoever also gets the key (it sits in the same config) reads every password, "
+         "and the site never needed to read them",
+    "d": "2**10 costs 1 MiB and a millisecond: cheap for the attacker too. The notebook lowers it only to log in "
+         "dozens of times; OWASP's minimum for scrypt is N=2**17, r=8, p=1",
+}
+
+
+def password_choice() -> str:
+    """A slow, memory-hard, salted hash at OWASP's minimum cost: authkit.hash_password's default."""
+    return "b"
+
+
+def _check_password_choice(fn) -> None:
+    from authkit.login.passwords import DEFAULT_COST
+
+    assert (DEFAULT_COST.log2_n, DEFAULT_COST.r, DEFAULT_COST.p) == (17, 8, 1)  # what "b" describes
+    expect_choice(fn(), "b", _PASSWORD_WRONG, _PASSWORD_THREAT)
+
+
+register(
+    "password_choice",
+    checker=_check_password_choice,
+    hints=(
+        "The attacker now guesses offline, as fast as their hardware allows: what makes each guess expensive?",
+        "A password hash should be slow and memory-hard, salted per user, and never reversible.",
+    ),
+    reference=password_choice,
+    solution='def password_choice():\n    return "b"',
+)
+
+
+# --- what the store says: a prediction, judged by SessionStore ---------------------------------------
+
+def refusal_predictions() -> dict[str, str]:
+    """SessionStore's reason for four cookies (idle 30 min, absolute 8 h), as the real store gives it."""
+    import time_machine
+
+    from authkit import SessionError, SessionStore
+    from authkit.state.redis import connect
+
+    def reason(session_id: str) -> str:
+        try:
+            store.validate(session_id)
+        except SessionError as refusal:
+            return refusal.reason
+        return "accepted"
+
+    verdicts = {}
+    with time_machine.travel(datetime(2026, 1, 6, 9, 0, tzinfo=timezone.utc), tick=False) as clock:
+        store = SessionStore(connect(fresh=True))
+        gone = store.create("alice", label="laptop")
+        store.destroy(gone.id)
+        verdicts["a copy of the cookie, after logout"] = reason(gone.id)
+        idle = store.create("alice", label="phone")
+        busy = store.create("alice", label="tablet")
+        verdicts["a cookie that is not an ID at all"] = reason("not-a-session-id")
+        for click in range(1, 25):  # the tablet clicks every 20 minutes for 8 hours
+            clock.shift(timedelta(minutes=20))
+            last = reason(busy.id)
+            if click == 2:  # 40 minutes after login, the phone has not been used since
+                verdicts["the phone's cookie, unused for 40 minutes"] = reason(idle.id)
+        verdicts["the tablet's cookie, used every 20 minutes, 8 hours after login"] = last
+    return verdicts
+
+
+def _check_refusal_predictions(fn) -> None:
+    expect_predictions(fn(), refusal_predictions(), "SessionStore, idle 30 min, absolute 8 h")
+
+
+register(
+    "refusal_predictions",
+    checker=_check_refusal_predictions,
+    hints=(
+        "Answer with SESSION_REASONS: 'missing', 'malformed', 'unknown', 'idle_timeout', 'absolute_timeout' "
+        "(or 'accepted').",
+        "An ID is '<user>.<deadline ms>.<secret>': anything else is refused before Redis is asked.",
+        "Logout deletes the record, so the store has nothing under that ID. A busy session still ends at its "
+        "absolute deadline.",
+    ),
+    reference=refusal_predictions,
+    solution=('def refusal_predictions():\n    return {\n'
+              '        "a copy of the cookie, after logout": "unknown",\n'
+              '        "a cookie that is not an ID at all": "malformed",\n'
+              '        "the phone\'s cookie, unused for 40 minutes": "idle_timeout",\n'
+              '        "the tablet\'s cookie, used every 20 minutes, 8 hours after login": "absolute_timeout",\n'
+              '    }'),
 )

@@ -7,6 +7,7 @@ import threading
 from typing import Any, Callable
 
 from authkit.course.exercise import Incorrect, register
+from authkit.course.exercises.kinds import expect_choice
 from authkit.web.cookie_app import session_cookie
 from authkit.web.lab import Lab
 from authkit.web.lab.experiments import (
@@ -237,4 +238,43 @@ register(
         "That exception, 'Lax+POST', lets a fresh cookie without SameSite ride a cross-site top-level POST.",
     ),
     reference=samesite_prediction,
+)
+
+
+# --- what an injected script may take: a choice ------------------------------------------------------
+
+_XSS_THREAT = ("'the APIs behind the app verify JWTs, and an XSS bug may slip through: nothing the injected "
+               "script takes may work from another machine'")
+_XSS_WRONG = {
+    "a": "localStorage is readable by every script in the origin: the table's first row sent both tokens to "
+         "the attacker, and the refresh token kept the thief logged in for its whole life",
+    "b": "the script cannot read the refresh cookie, but it can call the refresh endpoint — the cookie rides "
+         "along — and read the brand-new access token from the answer: the thief uses it for its 15 minutes",
+    "d": "sessionStorage is as readable by script as localStorage, and a CSP is defence in depth that the "
+         "section below shows being bypassed: it does not keep a token out of a script's hands",
+}
+
+
+def xss_choice() -> str:
+    """A backend-for-frontend: the browser holds a session cookie, the JWTs never reach the page."""
+    return "c"
+
+
+def _check_xss_choice(fn) -> None:
+    from authkit.web.bff import create_bff_app  # what "c" is, in authkit
+
+    assert callable(create_bff_app)
+    expect_choice(fn(), "c", _XSS_WRONG, _XSS_THREAT)
+
+
+register(
+    "xss_choice",
+    checker=_check_xss_choice,
+    hints=(
+        "Look at the table's last column: which design left the thief, on another machine, with nothing?",
+        "Any token a page's script can obtain — by reading storage or by asking an endpoint — an injected "
+        "script can obtain too.",
+    ),
+    reference=xss_choice,
+    solution='def xss_choice():\n    return "c"',
 )

@@ -103,3 +103,72 @@ register(
     ),
     reference=half_window_writes,
 )
+
+
+# --- the write-amplification figure: a reading -----------------------------------------------------
+
+def early_minutes_at_300() -> float:
+    """Right panel of figure 4: how early a 'half' session may die with a request every 300 s (minutes)."""
+    from authkit.study import experiments
+
+    # The lag repeats with every slide, so 60 requests reach the maximum the figure's 1,000 show.
+    half = [c for c in experiments.slide_costs((300,), requests=60) if c.policy == "half"]
+    return half[0].earliest / 60
+
+
+def _check_early_minutes_at_300(fn) -> None:
+    from authkit.course.exercises.kinds import expect_reading
+
+    expect_reading(fn(), early_minutes_at_300(), 0.5,
+                   "the right panel's 'half' bar at a request every 300 s (minutes the session may die early)")
+
+
+register(
+    "early_minutes_at_300",
+    checker=_check_early_minutes_at_300,
+    hints=(
+        "The right panel, 'minutes the session may die early': find the group for a request every 300 s.",
+        "Read the orange ('half') bar against the axis; 'always' is zero everywhere.",
+    ),
+    reference=early_minutes_at_300,
+    solution="def early_minutes_at_300():\n    return 10",
+)
+
+
+# --- a Redis that keeps its writes: a choice ---------------------------------------------------------
+
+_DURABLE_THREAT = ("'Redis may crash at any moment; a credential revoked before the crash must never be accepted "
+                   "after it, and a crash should not log everyone out'")
+_DURABLE_WRONG = {
+    "a": "a restart loads the last snapshot, minutes old: every revocation since is undone — or, with authkit's "
+         "check, everyone is logged out, since nothing vouches for the lost writes",
+    "c": "everysec may lose the last second of acknowledged writes and nobody can tell which, so after a crash "
+         "authkit must assume the worst and log everyone out",
+    "d": "replication is asynchronous: the promoted replica may lack the last writes, so a failover is a "
+         "rollback like any other",
+}
+
+
+def durability_choice() -> str:
+    """Every write fsynced before Redis replies, and no eviction: authkit's REQUIRED_SETTINGS."""
+    return "b"
+
+
+def _check_durability_choice(fn) -> None:
+    from authkit.state.durability import REQUIRED_SETTINGS
+    from authkit.course.exercises.kinds import expect_choice
+
+    assert REQUIRED_SETTINGS == {"appendonly": "yes", "appendfsync": "always", "maxmemory-policy": "noeviction"}
+    expect_choice(fn(), "b", _DURABLE_WRONG, _DURABLE_THREAT)
+
+
+register(
+    "durability_choice",
+    checker=_check_durability_choice,
+    hints=(
+        "Which option guarantees that a write Redis acknowledged is on disk before the client hears 'OK'?",
+        "Snapshots, one-second fsyncs and replicas can all lose acknowledged writes; only one setting cannot.",
+    ),
+    reference=durability_choice,
+    solution='def durability_choice():\n    return "b"',
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authkit.course.exercise import expect, register
+from authkit.course.exercises.kinds import expect_predictions
 
 
 def revocation_bound(strategy: str, access_ttl: float, leeway: float = 0.0) -> float:
@@ -102,4 +103,106 @@ register(
         "and SameSite Lax or Strict (None sends the cookie on cross-site requests).",
     ),
     reference=cookie_is_hardened,
+)
+
+
+# --- a refresh token at the API: find the bug, fix the check ------------------------------------------
+
+def is_access_token(header: dict) -> bool:
+    """Does this JWS header say "access token"? typ at+jwt, case-insensitive, "application/" optional."""
+    typ = header.get("typ")
+    if not isinstance(typ, str):
+        return False
+    typ = typ.lower()
+    return typ.removeprefix("application/") == "at+jwt"
+
+
+def _typ_cases() -> list[tuple[dict, str]]:
+    """Headers of real authkit tokens (one key set for both kinds, as in the bug), then edge cases."""
+    from authkit import KeySet, SigningKey, TokenIssuer
+    from authkit.tokens.jws import read_header
+
+    issuer = TokenIssuer(KeySet(SigningKey.generate("EdDSA", kid="one-set")), issuer="https://auth.example",
+                         audience="https://api.example")
+    return [
+        (read_header(issuer.issue_access("alice")), "authkit's access token"),
+        (read_header(issuer.issue_refresh("alice")), "authkit's refresh token, same key set"),
+        ({"alg": "EdDSA", "kid": "one-set", "typ": "application/at+jwt"}, "the full media type"),
+        ({"alg": "EdDSA", "kid": "one-set", "typ": "AT+JWT"}, "upper case"),
+        ({"alg": "EdDSA", "kid": "one-set", "typ": "JWT"}, "a generic JWT, e.g. an ID token"),
+        ({"alg": "EdDSA", "kid": "one-set"}, "no typ at all"),
+        ({"alg": "EdDSA", "kid": "one-set", "typ": ["at+jwt"]}, "typ that is not a string"),
+        ({"alg": "EdDSA", "kid": "one-set", "typ": "at+jwt; charset=x"}, "a media type with a parameter"),
+    ]
+
+
+def _check_is_access_token(fn) -> None:
+    from authkit import TokenError, TokenVerifier, KeySet, SigningKey, TokenIssuer
+
+    for header, what in _typ_cases():
+        expect(fn(dict(header)), is_access_token(header), f"header={header!r} ({what})")
+    # the reference agrees with authkit's verifier on its own two token kinds
+    keys = KeySet(SigningKey.generate("EdDSA", kid="k"))
+    issuer = TokenIssuer(keys, issuer="https://auth.example", audience="https://api.example")
+    verifier = TokenVerifier(keys, issuer="https://auth.example", audience="https://api.example")
+    try:
+        verifier.verify_access(issuer.issue_refresh("alice"))
+        raise AssertionError("authkit must refuse a refresh token at the API")
+    except TokenError as refusal:
+        assert refusal.reason == "wrong_type"
+
+
+register(
+    "is_access_token",
+    checker=_check_is_access_token,
+    hints=(
+        "The bug: with one key set for both kinds, a refresh token's signature and claims are as good as an "
+        "access token's. Only the header's typ tells them apart.",
+        "typ is a media type: compare it case-insensitively, and accept it with or without 'application/'.",
+        "Anything else — no typ, 'JWT', a list, a parameter — is not an access token.",
+    ),
+    reference=is_access_token,
+    solution=('def is_access_token(header):\n    typ = header.get("typ")\n    if not isinstance(typ, str):\n'
+              '        return False\n    return typ.lower().removeprefix("application/") == "at+jwt"'),
+)
+
+
+# --- standard, or authkit's own policy: a prediction -----------------------------------------------------
+
+def rule_sources() -> dict[str, str]:
+    """Which of authkit's rules a standard requires ("standard") and which are its own ("authkit")."""
+    return {
+        "access tokens carry typ at+jwt": "standard",
+        "refresh tokens carry typ rt+jwt": "authkit",
+        "a token whose iat is in the future is refused": "authkit",
+        "a refresh token presented again within 10 s gets the same successor": "authkit",
+        "a browser app's refresh token is rotated with reuse detection (or sender-constrained)": "standard",
+    }
+
+
+def _check_rule_sources(fn) -> None:
+    from datetime import timedelta
+
+    from authkit import ACCESS_TOKEN_TYPE, REFRESH_GRACE, REFRESH_TOKEN_TYPE
+
+    # the rules named are authkit's behaviour as it stands
+    assert (ACCESS_TOKEN_TYPE, REFRESH_TOKEN_TYPE, REFRESH_GRACE) == ("at+jwt", "rt+jwt", timedelta(seconds=10))
+    expect_predictions(fn(), rule_sources(), "required by a standard, or authkit's own policy?")
+
+
+register(
+    "rule_sources",
+    checker=_check_rule_sources,
+    hints=(
+        "Answer 'standard' or 'authkit' for each rule; the paragraphs just above say which is which.",
+        "RFC 9068 registers at+jwt; nobody registers rt+jwt. RFC 7519 asks nothing of a verifier about iat. No "
+        "RFC fixes a grace; RFC 9700 requires rotation or sender-constraint for a public client's refresh tokens.",
+    ),
+    reference=rule_sources,
+    solution=('def rule_sources():\n    return {\n        "access tokens carry typ at+jwt": "standard",\n'
+              '        "refresh tokens carry typ rt+jwt": "authkit",\n'
+              '        "a token whose iat is in the future is refused": "authkit",\n'
+              '        "a refresh token presented again within 10 s gets the same successor": "authkit",\n'
+              '        "a browser app\'s refresh token is rotated with reuse detection (or sender-constrained)": '
+              '"standard",\n    }'),
 )
