@@ -16,7 +16,7 @@ from flask import Flask, request
 
 from authkit.login.passkeys import PasskeyRelyingParty
 from authkit.state.redis import connect
-from authkit.web.passkey_app import PAGE, create_passkey_app
+from authkit.web.passkey_app import PAGE, add_virtual_authenticator, create_passkey_app
 from authkit.web.server import RunningServer, serve
 
 USERS = {"alice": ("u-7f3a", "correct horse battery staple")}
@@ -39,12 +39,7 @@ def site() -> Iterator[tuple[RunningServer, Flask, redis.Redis]]:
 
 
 def with_authenticator(page: Any) -> str:
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
-    return added["authenticatorId"]
+    return add_virtual_authenticator(page.context, page)
 
 
 def test_register_then_sign_in_with_the_passkey_alone(site, page) -> None:

@@ -166,3 +166,20 @@ def test_mail_goes_through_a_real_smtp_server_on_loopback() -> None:
     assert (first["To"], first["Subject"]) == ("alice@example.com", "Reset your password")
     assert "https://app.example/reset#token" in first.get_content()
     assert second["To"] == "bob@example.com"
+
+
+def test_notebook_09s_replay_answer_is_what_the_verifier_does(fake_redis: redis.Redis) -> None:
+    from authkit.course.exercises.nb09 import replay_outcomes
+
+    secret = pyotp.random_base32(32)
+    totp, verifier = pyotp.TOTP(secret), TotpVerifier(fake_redis)
+    verifier.verify("u1", secret, totp.at(NOW), at=NOW)
+    seen = {}
+    for situation, offset in [("the same code again", 0), ("the code of step t-1", -1),
+                              ("the code of step t+1", 1), ("the code of step t+2", 2)]:
+        try:
+            TotpVerifier(fake_redis).verify("u1", secret, totp.at(NOW + offset * STEP), at=NOW)
+            seen[situation] = "accepted"
+        except FactorError as err:
+            seen[situation] = err.reason
+    assert seen == replay_outcomes()

@@ -113,3 +113,14 @@ def create_passkey_app(rp: PasskeyRelyingParty, check_password: PasswordCheck) -
         return jsonify(user_id=passkey.user_id)
 
     return app
+
+
+def add_virtual_authenticator(context: Any, page: Any) -> str:
+    """Give ``page`` a platform authenticator with a resident key and user verification (CDP's WebAuthn
+    domain), as a phone or laptop would have; it answers without a prompt. Returns its ID."""
+    cdp = context.new_cdp_session(getattr(page, "_target", page))  # a lab Profile's page is wrapped: unwrap it
+    cdp.send("WebAuthn.enable")
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    return added["authenticatorId"]
