@@ -151,6 +151,31 @@ class LoginRefused(AuthkitError):
         self.retry_after = retry_after
 
 
+# --- the login: second factors, passkeys, password reset -----------------------------------------
+
+#: Why a second factor (a one-time code, a recovery code, a passkey) was refused.
+FACTOR_REASONS = ("malformed", "wrong_code", "replayed", "unknown_challenge", "unknown_credential",
+                  "bad_assertion", "counter_regressed")
+
+
+class FactorError(AuthkitError):
+    """A second factor or passkey was refused (HTTP 400 or 401); ``reason`` is one of ``FACTOR_REASONS``."""
+
+    reason = "wrong_code"
+    reasons = FACTOR_REASONS
+
+
+#: Why a password-reset token was refused: not one authkit issued, or used, expired or superseded.
+RESET_REASONS = ("malformed", "unknown")
+
+
+class ResetTokenError(AuthkitError):
+    """A password-reset link cannot be used (HTTP 400); ``reason`` is one of ``RESET_REASONS``."""
+
+    reason = "unknown"
+    reasons = RESET_REASONS
+
+
 # --- deployment and the course's tools ------------------------------------------------------------
 
 #: Why a deployment setting was refused.

@@ -1,1 +1,1 @@
-"""The login itself: password hashing and checking (notebook 09)."""
+"""The login itself: passwords, one-time codes, passkeys, reset links and the mail that carries them (notebook 09)."""
