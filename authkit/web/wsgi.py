@@ -180,7 +180,7 @@ def resource_service(environ: Mapping[str, str] | None = None) -> Flask:
     """The resource service: verifies access tokens with the keys published at ``AUTHKIT_JWKS_URL``."""
     env = Environment(environ)
     issuer, audience = _claims(env)
-    jwks_url = env.url("AUTHKIT_JWKS_URL", example=f"http://127.0.0.1:8001{JWKS_PATH}")
+    jwks_url = env.jwks_url("AUTHKIT_JWKS_URL")
     return create_resource_app(jwks_url, issuer, audience)
 
 
