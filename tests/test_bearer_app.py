@@ -475,14 +475,17 @@ def test_logins_beyond_the_limit_end_the_oldest(redis_client: redis.Redis) -> No
 
 
 def test_a_demoted_user_gets_a_demoted_token_at_the_next_refresh(redis_client: redis.Redis) -> None:
-    from authkit.login.passwords import hash_password
-    from authkit.web.bearer_app import User
+    import dataclasses
 
-    users = {"root": User(hash_password(ROOT["password"], TEST_COST), "read admin")}
+    from authkit.login.passwords import hash_password
+    from authkit.login.users import MemoryDirectory, User, seeded_user_id
+
+    root = User(seeded_user_id("root"), "root", hash_password(ROOT["password"], TEST_COST), ("read", "admin"))
+    users = MemoryDirectory([root])
     with serve(make_app({"USERS": users}, redis_client=redis_client)) as running:
         tokens = login(running.url, ROOT)
         assert requests.get(f"{running.url}/admin", headers=bearer(tokens["access_token"]), timeout=5).ok
-        users["root"] = users["root"]._replace(scope="read")  # the directory demotes root
+        users.update(dataclasses.replace(root, roles=("read",)))  # the directory demotes root
         tokens = requests.post(f"{running.url}/refresh", json={"refresh_token": tokens["refresh_token"]},
                                timeout=5).json()
         assert tokens["scope"] == "read"
@@ -497,7 +500,7 @@ def test_bearer_lifetimes_and_the_login_limit_are_settings(redis_server: LocalRe
     write_key_file(tmp_path / "refresh.jwks", SigningKey.generate("HS256", kid="rt"))
     env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_SIGNING_KEYS": str(tmp_path / "signing.jwks"),
            "AUTHKIT_REFRESH_KEYS": str(tmp_path / "refresh.jwks"), "AUTHKIT_ISSUER": "https://auth.example",
-           "AUTHKIT_AUDIENCE": "api", "AUTHKIT_SCRYPT_LOG2_N": "10"}
+           "AUTHKIT_AUDIENCE": "api", "AUTHKIT_SCRYPT_LOG2_N": "10", "AUTHKIT_DEMO_USERS": "1"}
     default = wsgi.bearer_api(env).config
     assert (default["REFRESH_TTL"], default["REFRESH_ABSOLUTE"], default["REFRESH_CLIENT"], default["MAX_LOGINS"]) == (
         timedelta(days=14), timedelta(days=30), "public", 10)

@@ -9,8 +9,10 @@ from authkit.errors import (
     ACCOUNT_REASONS,
     CONFIG_REASONS,
     CSRF_REASONS,
+    FACTOR_REASONS,
     KEY_REASONS,
     LOGIN_REASONS,
+    RESET_REASONS,
     RETIRE_REASONS,
     SESSION_REASONS,
     TOKEN_REASONS,
@@ -19,10 +21,12 @@ from authkit.errors import (
     BrowserMissing,
     ConfigError,
     CsrfRejected,
+    FactorError,
     InsecureKeyUrl,
     KeyImportError,
     KeyRetirementError,
     LoginRefused,
+    ResetTokenError,
     SessionError,
     StoreUnavailable,
     TokenError,
@@ -41,6 +45,8 @@ TYPED = [
     (InsecureKeyUrl, ("insecure_url",)),
     (AccountError, ACCOUNT_REASONS),
     (LoginRefused, LOGIN_REASONS),
+    (FactorError, FACTOR_REASONS),
+    (ResetTokenError, RESET_REASONS),
 ]
 
 
