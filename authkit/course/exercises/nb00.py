@@ -66,5 +66,5 @@ register(
         "Divide the number on the left arrow (Authorization: Bearer …) by the one on the right (Cookie: …).",
     ),
     reference=header_ratio,
-    solution="def header_ratio():\n    return round(431 / 80, 1)",
+    solution="def header_ratio():\n    return round(476 / 197, 1)",
 )
