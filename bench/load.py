@@ -17,6 +17,7 @@ Bounded in time, loopback only; the clients share the machine's cores with the s
 
 from __future__ import annotations
 
+import secrets
 import argparse
 import os
 import statistics
@@ -267,7 +268,8 @@ def main() -> None:
         if args.service in ("cookie", "both"):
             port = free_port()
             origin = f"https://127.0.0.1:{port}"
-            env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": origin, **DEMO}
+            env = {"AUTHKIT_REDIS_URL": redis_server.url, "AUTHKIT_TRUSTED_ORIGINS": origin,
+                   "AUTHKIT_SESSION_KEY": secrets.token_urlsafe(32), **DEMO}
             site = stack.enter_context(GunicornServer("authkit.web.wsgi:cookie_app()", env=env, port=port,
                                                       ssl_files=tls.server_files(), **gunicorn))
             results = drive("cookie app", site, lambda: tls.client({"Origin": origin}), CookieUser,

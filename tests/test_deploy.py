@@ -413,7 +413,7 @@ def test_the_hybrid_from_configuration(bearer_env: dict[str, str]) -> None:
     """Key publisher, internal resource service and BFF, each built from its own environment."""
     shared = {**bearer_env, "AUTHKIT_ISSUER": "https://bff.example", "AUTHKIT_AUDIENCE": "https://internal.example"}
     port = free_port()
-    edge_env = {**shared, "AUTHKIT_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}"}
+    edge_env = {**shared, "AUTHKIT_TRUSTED_ORIGINS": f"https://127.0.0.1:{port}", "AUTHKIT_SESSION_KEY": SESSION_KEY}
     with LocalTLS() as tls, serve(wsgi.bff_keys(shared)) as publisher, \
             serve(wsgi.resource_service({**shared, "AUTHKIT_JWKS_URL": publisher.url + JWKS_PATH})) as internal, \
             serve(wsgi.bff({**edge_env, "AUTHKIT_INTERNAL_URL": internal.url}), ssl_context=tls.server_context,

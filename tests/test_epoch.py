@@ -161,8 +161,13 @@ def test_no_revoked_credential_comes_back_after_the_fault(case: str, servers, tm
 BEFORE_NONE = {"marker deleted", "custom prefix"}  # in one process; the prefix: cover() fixed the purge too
 
 
+#: Whether the run-ID check alone notices this one depends on timing (whether a pooled connection
+#: reconnects before the restart): what it shows "before" is not stable, so it is not asserted.
+BEFORE_VARIES = ("stale replica on the old port",)
+
+
 @pytest.mark.real_redis
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", [case for case in CASES if case not in BEFORE_VARIES])
 def test_the_run_id_check_alone_let_revoked_credentials_back(case: str, servers, tmp_path: Path) -> None:
     found = run_case(case, servers, False, tmp_path)
     print(f"{case}: {len(found)} revived without the epoch: {found}")

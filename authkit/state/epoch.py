@@ -112,8 +112,11 @@ class Epochs:
         if write and self.file is not None:
             self.file.raise_to(epoch)
 
-    def observe(self, conn: redis.Connection, reply: Any) -> None:
-        """Judge one probe's reply; purges and raises (after the caller drained its reply) when Redis went back."""
+    def observe(self, conn: redis.Connection, reply: Any, seen: int | None = None) -> None:
+        """Judge one probe's reply; purges and raises (after the caller drained its reply) when Redis went back.
+
+        ``seen`` is the mark as it was when the probe was sent: a reply to a probe that Redis ran before
+        another thread's revocation may arrive after that thread raised the mark, and is no rollback."""
         from authkit.state.durability import RecoveryInProgress, RollbackDetected
 
         epoch, not_before, lease = (int(value or 0) for value in reply)
@@ -121,7 +124,7 @@ class Epochs:
             self.not_before = not_before
         if lease > _now_ms():
             raise RecoveryInProgress("another worker is purging after Redis lost revocations")
-        seen = self.seen()
+        seen = self.seen() if seen is None else seen
         if epoch >= seen:
             self.learn(epoch)
             return
@@ -160,6 +163,7 @@ class EpochConnection(redis.Connection):
         super().__init__(*args, **kwargs)
         self._pending = 0
         self._trailing = False  # an epoch increment follows the command's reply
+        self._seen_at_send = 0
         self.quiet = False  # the durability hook's own commands, and a purge, travel without a probe
 
     def _epochs(self) -> Epochs | None:
@@ -174,6 +178,7 @@ class EpochConnection(redis.Connection):
         # Not behind a health check's PING, nor behind SCRIPT LOAD (a NOSCRIPT retry): behind the write.
         bump = _BUMP.get() is epochs and check_health and b"\r\nSCRIPT\r\n" not in bytes(chunks[0][:32])
         tail = self._command_packer.pack(*epochs.bump()) if bump else []
+        self._seen_at_send = epochs.seen()  # what any reply to this probe must at least show
         super().send_packed_command([*self._command_packer.pack(*epochs.probe()), *chunks, *tail], check_health)
         self._pending += 1
         self._trailing = bump
@@ -188,11 +193,16 @@ class EpochConnection(redis.Connection):
                 response: Any = super().read_response(*args, **kwargs)
             except redis.ResponseError as err:
                 response = err
-            bumped = int(super().read_response()) if self._trailing else None
+            bumped = None
+            if self._trailing:
+                try:
+                    bumped = int(super().read_response())
+                except redis.ResponseError:  # at maxmemory Redis refuses the increment (it may grow memory)
+                    _BUMP.set(None)  # yet ran the revocation, which only deletes: serve it; the epoch misses it
             self._trailing = False
             epochs = self._epochs()
             if epochs is not None:
-                epochs.observe(self, [_text(value) for value in probe])
+                epochs.observe(self, [_text(value) for value in probe], self._seen_at_send)
                 if bumped is not None:
                     if isinstance(response, redis.ResponseError):
                         _BUMP.set(epochs)  # the write did not happen (NOSCRIPT): the retry carries it
