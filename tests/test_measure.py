@@ -169,6 +169,8 @@ def test_make_bench_runs_every_benchmark_and_counts_the_round_trips(redis_server
         "verify, new conn., no check": 2,
         "logout (family + denylist)": 2,
         "logout-everywhere": 1,
+        "refresh, repeat within the grace": 1,
+        "list logins": 1,
     }
     assert any(row["name"] == "one denylist entry" and row["value"] > 0 for row in saved)
     assert all(row["value"] > 0 for row in saved if row["unit"] == "×"), "every ratio was measured"
