@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import redis
@@ -85,6 +85,20 @@ def browser_lab(chromium_executable: str | None) -> Iterator[Lab]:
     """The browser lab of notebook 06 (bank, attacker, Chromium), shared by the browser tests."""
     with Lab() as lab:
         yield lab
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., LocalRedisServer]]:
+    """Servers of their own (they are killed), stopped at the end."""
+    started: list[LocalRedisServer] = []
+
+    def start(**options: Any) -> LocalRedisServer:
+        started.append(LocalRedisServer(**options))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def wipe(client: redis.Redis) -> None:

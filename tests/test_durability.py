@@ -110,20 +110,6 @@ def accepted(world: World, credentials: dict[str, Credential]) -> list[str]:
     return [name for name, (kind, value) in credentials.items() if verdict(world, kind, value) == "accepted"]
 
 
-@pytest.fixture
-def server_factory() -> Iterator[Callable[..., LocalRedisServer]]:
-    """Servers of their own (they are killed), stopped at the end."""
-    started: list[LocalRedisServer] = []
-
-    def start(**options: Any) -> LocalRedisServer:
-        started.append(LocalRedisServer(**options))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
 # --- crash experiments on a real redis-server ---------------------------------------------------
 
 

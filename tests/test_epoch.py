@@ -28,19 +28,6 @@ from tests.test_durability import World, accepted, build, log_in, revoke
 DEBUG = ["--enable-debug-command", "yes"]
 
 
-@pytest.fixture
-def servers() -> Iterator[Callable[..., LocalRedisServer]]:
-    started: list[LocalRedisServer] = []
-
-    def start(**options: Any) -> LocalRedisServer:
-        started.append(LocalRedisServer(**options))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
-
-
 def client_of(server: LocalRedisServer, epochs: bool, file: Path, **options: Any) -> redis.Redis:
     return connect(server.url, epochs=epochs, epoch_file=file, **options)
 
@@ -153,8 +140,8 @@ def _with_before_revoke(server: LocalRedisServer, fault: Callable[[], Any], epoc
 
 @pytest.mark.real_redis
 @pytest.mark.parametrize("case", CASES)
-def test_no_revoked_credential_comes_back_after_the_fault(case: str, servers, tmp_path: Path) -> None:
-    assert run_case(case, servers, True, tmp_path) == []
+def test_no_revoked_credential_comes_back_after_the_fault(case: str, server_factory, tmp_path: Path) -> None:
+    assert run_case(case, server_factory, True, tmp_path) == []
 
 
 #: Revived by the run-ID check alone (the code before the epoch): every case above but these revived some.
@@ -168,17 +155,17 @@ BEFORE_VARIES = ("stale replica on the old port",)
 
 @pytest.mark.real_redis
 @pytest.mark.parametrize("case", [case for case in CASES if case not in BEFORE_VARIES])
-def test_the_run_id_check_alone_let_revoked_credentials_back(case: str, servers, tmp_path: Path) -> None:
-    found = run_case(case, servers, False, tmp_path)
+def test_the_run_id_check_alone_let_revoked_credentials_back(case: str, server_factory, tmp_path: Path) -> None:
+    found = run_case(case, server_factory, False, tmp_path)
     print(f"{case}: {len(found)} revived without the epoch: {found}")
     assert (found == []) == (case in BEFORE_NONE), found
 
 
 @pytest.mark.real_redis
-def test_the_bearer_api_writes_under_its_prefix_and_the_purge_covers_it(servers) -> None:
+def test_the_bearer_api_writes_under_its_prefix_and_the_purge_covers_it(server_factory) -> None:
     from authkit.web.bearer_app import create_app
 
-    server = servers()
+    server = server_factory()
     client = connect(server.url)
     api = create_app({"KEY_PREFIX": "myapi"}, redis_client=client).test_client()
     service = api.application.extensions["authkit.bearer"]

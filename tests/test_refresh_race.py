@@ -25,6 +25,7 @@ from authkit.state.revocation import AccessGuard, RevocationStore
 from authkit.tokens.issuer import TokenIssuer, TokenVerifier
 from authkit.web.bearer_app import DEMO_ACCOUNTS, create_app
 from authkit.web.server import serve
+from tests import concurrency
 from tests.jwt_forge import AUDIENCE, ISSUER
 
 THREADS = 8
@@ -96,21 +97,7 @@ def token_service(client: redis.Redis, grace: timedelta, repeats: int = THREADS 
 
 def at_once(call: Callable[[], object]) -> list[object]:
     """THREADS threads lined up on a barrier make the same call; each result, or the reason it was refused."""
-    barrier, results = threading.Barrier(THREADS), [None] * THREADS
-
-    def client(number: int) -> None:
-        barrier.wait()
-        try:
-            results[number] = call()
-        except TokenError as refusal:
-            results[number] = refusal.reason
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    return results
+    return concurrency.at_once(call, THREADS, TokenError)
 
 
 def test_same_token_at_once_gives_every_caller_the_same_successor(real_redis: redis.Redis) -> None:
